@@ -61,13 +61,17 @@ $(LIBTERN): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBTERN)
+# A unit test or fuzz target may link daemon-private sources too: a
+# module.mk sets e.g. TEST_SRCS_test_smtpd_cmd := smtpd/smtpd_cmd.c
+# (WRAP_test_X adds linker flags such as -Wl,--wrap=fsync).
+.SECONDEXPANSION:
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $$(patsubst %.c,$(BUILD)/obj/%.o,$$(TEST_SRCS_$$*)) $(LIBTERN)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $< $(LIBTERN) -lcmocka $(LDLIBS)
+	$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $(filter %.o,$^) $(LIBTERN) -lcmocka $(LDLIBS)
 
-$(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIBTERN)
+$(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $$(patsubst %.c,$(BUILD)/obj/%.o,$$(TEST_SRCS_$$*)) $(LIBTERN)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o $(LIBTERN) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBTERN) $(LDLIBS)
 
 unit-bins: $(UNIT_BINS)
 replay-bins: $(REPLAY_BINS)
@@ -91,7 +95,8 @@ fuzz: deps-test
 	@mkdir -p $(FUZZ_BUILD)/bin
 	for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 		clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $(FUZZ_BUILD)/bin/$$n $$f $(FUZZ_BUILD)/lib/libtern.a $(LDLIBS) || exit 1; done
+		-o $(FUZZ_BUILD)/bin/$$n $$f $(TEST_SRCS_$$n) $(FUZZ_BUILD)/lib/libtern.a \
+		$(LDLIBS) || exit 1; done
 
 check-long: fuzz
 	sh tests/run_fuzz_long.sh $(FUZZ_BUILD)

@@ -31,7 +31,7 @@ struct service {
 	unsigned int wakeup;  /* seconds between wakeups; 0 = none */
 	bool wakeup_if_used;  /* wakeup column ended in '?' */
 	unsigned int maxproc; /* 0 = no limit */
-	char *command;        /* program name in daemon_directory, no '/' */
+	char *command;        /* program in daemon_directory, or an absolute path */
 	char **argv;          /* arguments after the command, NULL-terminated */
 	size_t argc;
 	char *host;           /* inet: host part or NULL; unix: NULL */
