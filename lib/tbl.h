@@ -32,6 +32,8 @@ struct buf;
 #define TBL_RDWR 0x1      /* tbl_update / tbl_delete allowed */
 #define TBL_CREATE 0x2    /* create an empty table when the file is missing */
 #define TBL_NOFOLD 0x4    /* keep key case (postmap -f) */
+#define TBL_NUL 0x8       /* write keys and values with their trailing NUL
+			     (postmap -N); lookups try both forms anyway */
 
 struct tbl;
 
@@ -56,6 +58,11 @@ int tbl_iterate(struct tbl *t, int (*fn)(const char *key, const char *value, voi
 		void *ctx, struct err *err) ATTR_WARN_UNUSED;
 /* tbl_spec - the spec as opened. */
 const char *tbl_spec(const struct tbl *t);
+
+/* tbl_set_reopen_check - process-wide: a file table stats its file at most
+ * once per this many seconds (0: at every access) and reopens it when the
+ * inode or mtime changed.  Default 1 ($table_reopen_check). */
+void tbl_set_reopen_check(long seconds);
 
 /* Source files (postmap, postalias). */
 #define TBL_SRC_MAP 0     /* "key whitespace value" per entry (postmap) */
