@@ -69,6 +69,32 @@ static struct cfg *tern_ctl_cfg(struct tern_ctx *ctx)
 	return ctx->cfg;
 }
 
+/* tern_proc_read - a /proc file (st_size is 0 there, so read to EOF), at
+ * most max bytes, NUL-terminated; NULL when it cannot be read. */
+static char *tern_proc_read(const char *path, size_t max, size_t *len_r)
+{
+	struct buf b = BUF_INIT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return NULL;
+	for (int i = 0; i < 1024 && b.len < max; i++) {
+		char *p = buf_reserve(&b, 4096);
+		ssize_t n = read(fd, p, 4096);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf_commit(&b, (size_t)n);
+	}
+	close(fd);
+	*len_r = b.len;
+	if (b.data == NULL)
+		buf_adds(&b, "");
+	return buf_steal(&b);
+}
+
 /* tern_pid_alive - the process exists and is not a zombie. */
 static bool tern_pid_alive(pid_t pid)
 {
@@ -76,13 +102,12 @@ static bool tern_pid_alive(pid_t pid)
 	char *stat;
 	const char *rp;
 	size_t len;
-	struct err err;
 	bool alive = false;
 
 	if (kill(pid, 0) < 0 && errno != EPERM)
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	stat = safefile_read(path, 4096, &len, &err);
+	stat = tern_proc_read(path, 4096, &len);
 	if (stat == NULL)
 		return false;
 	rp = strrchr(stat, ')');
@@ -99,19 +124,18 @@ static bool tern_pid_is_master(pid_t pid, const char *dir)
 	char real[PATH_MAX];
 	char *cmd;
 	size_t len;
-	struct err err;
 	bool ours = false;
 	const char *base;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	cmd = safefile_read(path, 65536, &len, &err);
+	cmd = tern_proc_read(path, 65536, &len);
 	if (cmd == NULL || len == 0)
 		goto out;
 	base = strrchr(cmd, '/');
 	base = base != NULL ? base + 1 : cmd;
 	if (strcmp(base, "master") != 0)
 		goto out;
-	/* UNSAFE: cmdline is NUL-separated and safefile_read adds a NUL at
+	/* UNSAFE: cmdline is NUL-separated and tern_proc_read adds a NUL at
 	 * cmd[len], so every strlen below stays inside the buffer. */
 	for (size_t off = strlen(cmd) + 1; off < len; off += strlen(cmd + off) + 1) {
 		const char *arg = cmd + off;
