@@ -170,8 +170,8 @@ static int tbl_create_empty(struct tbl *t, struct err *err)
 
 struct tbl *tbl_open(const char *spec, const char *default_type, int flags, struct err *err)
 {
-	const struct tbl_ops *ops;
-	const char *name;
+	const struct tbl_ops *ops = NULL;
+	const char *name = spec;
 	struct tbl *t;
 	struct err e;
 
