@@ -94,7 +94,7 @@ static int src_split_alias(const char *name, int line, char *s, char **key_r, ch
 static int src_entry(const char *name, struct buf *entry, int line, int src_kind,
 		     tbl_entry_fn *fn, void *ctx, struct err *err)
 {
-	char *key, *val;
+	char *key = NULL, *val = NULL;
 	int rc;
 
 	if (src_kind == TBL_SRC_ALIASES)
