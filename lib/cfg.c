@@ -104,14 +104,13 @@ static const char *quote(struct buf *q, const char *s, size_t n)
 	return buf_cstr(q);
 }
 
-/* where - "FILE:LINE: " (or "FILE: " when line is 0) for messages. */
+/* where - "FILE:LINE: " for messages about a main.cf line; "" for a
+ * default or a cfg_set value (line 0), which no file line holds. */
 static const char *where(const struct cfg *cfg, int line, struct buf *w)
 {
 	buf_reset(w);
 	if (line > 0)
 		buf_printf(w, "%s:%d: ", cfg->file, line);
-	else
-		buf_printf(w, "%s: ", cfg->file);
 	return buf_cstr(w);
 }
 
