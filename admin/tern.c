@@ -38,6 +38,17 @@ static int tern_usage(void)
 	return TERN_EXIT_USAGE;
 }
 
+struct cfg *tern_cfg_load(const char *dir, struct err *err)
+{
+	struct cfg *cfg;
+
+	if (!log_debug_enabled())
+		log_set_stderr(false);
+	cfg = cfg_load(dir, err);
+	log_set_stderr(true);
+	return cfg;
+}
+
 int tern_ctx_load(struct tern_ctx *ctx)
 {
 	struct err err;
@@ -45,7 +56,7 @@ int tern_ctx_load(struct tern_ctx *ctx)
 	if (ctx->cfg != NULL)
 		return 0;
 	err_clear(&err);
-	ctx->cfg = cfg_load(ctx->dir, &err);
+	ctx->cfg = tern_cfg_load(ctx->dir, &err);
 	if (ctx->cfg == NULL) {
 		fprintf(stderr, "tern: %s\n", err.msg);
 		return -1;

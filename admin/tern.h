@@ -34,6 +34,10 @@ struct tern_ctx {
 	bool verbose;     /* -v */
 };
 
+/* tern_cfg_load - cfg_load with lib/log's copy to stderr muted (unless
+ * -v), since tern reports cfg_problems itself. */
+struct cfg *tern_cfg_load(const char *dir, struct err *err) ATTR_WARN_UNUSED;
+
 /* tern_ctx_load - load DIR/main.cf into ctx->cfg; on failure print the
  * reason ("tern: DIR/main.cf:3: ...") and return -1. */
 int tern_ctx_load(struct tern_ctx *ctx);

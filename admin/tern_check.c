@@ -59,7 +59,7 @@ static struct cfg *tern_check_cfg(struct tern_ctx *ctx, struct tern_check_result
 
 	err_clear(&err);
 	if (ctx->cfg == NULL)
-		ctx->cfg = cfg_load(ctx->dir, &err);
+		ctx->cfg = tern_cfg_load(ctx->dir, &err);
 	if (ctx->cfg == NULL) {
 		tern_problem(res, true, "%s", err.msg);
 		return cfg_new_defaults(ctx->dir);

@@ -61,7 +61,7 @@ static struct cfg *tern_ctl_cfg(struct tern_ctx *ctx)
 	if (ctx->cfg != NULL)
 		return ctx->cfg;
 	err_clear(&err);
-	ctx->cfg = cfg_load(ctx->dir, &err);
+	ctx->cfg = tern_cfg_load(ctx->dir, &err);
 	if (ctx->cfg == NULL) {
 		fprintf(stderr, "tern: warning: %s (using defaults)\n", err.msg);
 		ctx->cfg = cfg_new_defaults(ctx->dir);

@@ -434,7 +434,7 @@ static int tern_init_run(const struct tern_init_opts *o, struct err *err)
 						xasprintf("%u", o->port_base + tern_ports[i].port) };
 	if (tern_init_write(real, "main.cf", tern_tmpl_main_cf, vars, nv, "", err) < 0)
 		goto out;
-	cfg = cfg_load(real, err);
+	cfg = tern_cfg_load(real, err);
 	if (cfg == NULL)
 		goto out;
 	if (paths_daemon_dir(cfg, &dd, err) < 0)
