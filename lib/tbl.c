@@ -28,6 +28,9 @@
 #include "tbl_int.h"
 #include "xmem.h"
 
+/* TBL_TYPE_CHARS - what a type name in "TYPE:NAME" is made of. */
+#define TBL_TYPE_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
+
 static long tbl_reopen_interval = 1;
 
 static const struct tbl_ops *const tbl_types[] = {
@@ -54,7 +57,7 @@ static int tbl_parse_spec(const char *spec, const char *default_type,
 			  const struct tbl_ops **ops_r, const char **name_r, struct err *err)
 {
 	const char *type = default_type != NULL && *default_type ? default_type : "hash";
-	size_t tlen = strlen(type), n = strspn(spec, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	size_t tlen = strlen(type), n = strspn(spec, TBL_TYPE_CHARS);
 
 	*name_r = spec;
 	if (n > 0 && spec[n] == ':') {
@@ -72,6 +75,13 @@ static int tbl_parse_spec(const char *spec, const char *default_type,
 		}
 	}
 	return err_set(err, "table %s: unsupported type \"%.*s\"", spec, (int)tlen, type);
+}
+
+const char *tbl_spec_name(const char *spec)
+{
+	size_t n = strspn(spec, TBL_TYPE_CHARS);
+
+	return n > 0 && spec[n] == ':' ? spec + n + 1 : spec;
 }
 
 /* tbl_set_why - remember why the table is not usable. */

@@ -59,6 +59,10 @@ int tbl_iterate(struct tbl *t, int (*fn)(const char *key, const char *value, voi
 /* tbl_spec - the spec as opened. */
 const char *tbl_spec(const struct tbl *t);
 
+/* tbl_spec_name - the NAME of "TYPE:NAME" (a pointer into spec; spec itself
+ * when it has no type prefix). */
+const char *tbl_spec_name(const char *spec);
+
 /* tbl_set_reopen_check - process-wide: a file table stats its file at most
  * once per this many seconds (0: at every access) and reopens it when the
  * inode or mtime changed.  Default 1 ($table_reopen_check). */

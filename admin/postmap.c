@@ -1,0 +1,223 @@
+/*
+ * postmap.c - build, query and edit lookup tables, like Postfix postmap(1):
+ *     postmap [-c DIR] [-f] [-N] TYPE:FILE...          build FILE.db / FILE.lmdb
+ *     postmap [-c DIR] [-f] [-N] -q KEY TYPE:FILE...   print KEY's value
+ *     postmap [-c DIR] [-f] [-N] -d KEY TYPE:FILE...   delete KEY
+ *     postmap [-c DIR] -s TYPE:FILE...                 print "key value" lines
+ * A FILE without TYPE: uses $default_database_type of DIR/main.cf.  DIR is
+ * -c, else $TERN_CONFIG_DIR, else "."; a DIR without main.cf means defaults.
+ * -q - reads keys from stdin, one a line, and prints "key value" per hit.
+ * Touches:  reads DIR/main.cf and the source files; writes the tables
+ *           (atomically: tbl_build, tbl_delete).
+ * Security: an operator command run as the owner of the tables.
+ * Errors:   "postmap: fatal: ..." and exit 1 for usage, configuration and
+ *           build errors.  -q and -d exit 0 (found), 1 (not found) or 2
+ *           (a table could not be read or written).
+ * See:      Postfix postmap(1), docs/tables.md.
+ */
+#include "sys.h"
+
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "err.h"
+#include "log.h"
+#include "tbl.h"
+
+#define PROG "postmap"
+
+static void usage(void) ATTR_NORETURN;
+static void usage(void)
+{
+	fprintf(stderr, "usage: " PROG " [-c DIR] [-f] [-N] TYPE:FILE...\n"
+			"       " PROG " [-c DIR] [-f] [-N] -q KEY|- TYPE:FILE...\n"
+			"       " PROG " [-c DIR] [-f] [-N] -d KEY TYPE:FILE...\n"
+			"       " PROG " [-c DIR] -s TYPE:FILE...\n");
+	exit(1);
+}
+
+static void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
+static void fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": fatal: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* load_cfg - DIR/main.cf, or the defaults when DIR has none. */
+static struct cfg *load_cfg(const char *dir)
+{
+	char path[4096];
+	struct err err;
+	struct cfg *cfg;
+
+	snprintf(path, sizeof(path), "%s/main.cf", dir);
+	if (access(path, F_OK) < 0)
+		return cfg_new_defaults(dir);
+	if ((cfg = cfg_load(dir, &err)) == NULL)
+		fatal("%s", err.msg);
+	return cfg;
+}
+
+/* query - look key up in each table in turn; print the first value
+ * (with the key in front when show_key).  TBL_* result. */
+static int query(char **specs, int n, const char *deftype, int flags, const char *key,
+		 bool show_key)
+{
+	struct buf val = BUF_INIT;
+	struct err err;
+	int rc = TBL_NOTFOUND;
+
+	for (int i = 0; i < n && rc == TBL_NOTFOUND; i++) {
+		struct tbl *t = tbl_open(specs[i], deftype, flags, &err);
+
+		if (t == NULL || (rc = tbl_lookup(t, key, &val, &err)) == TBL_TEMPFAIL) {
+			fprintf(stderr, PROG ": warning: %s\n", err.msg);
+			rc = TBL_TEMPFAIL;
+		} else if (rc == TBL_FOUND) {
+			printf("%s%s%s\n", show_key ? key : "", show_key ? " " : "",
+			       buf_cstr(&val));
+		}
+		tbl_close(&t);
+	}
+	buf_deinit(&val);
+	return rc;
+}
+
+/* query_stdin - -q -: every key on stdin; the best result of them all. */
+static int query_stdin(char **specs, int n, const char *deftype, int flags)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int best = TBL_NOTFOUND, rc;
+
+	while ((len = getline(&line, &cap, stdin)) > 0) {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		rc = query(specs, n, deftype, flags, line, true);
+		if (rc == TBL_TEMPFAIL || best == TBL_TEMPFAIL)
+			best = TBL_TEMPFAIL;
+		else if (rc == TBL_FOUND)
+			best = TBL_FOUND;
+	}
+	free(line);
+	return best;
+}
+
+/* delete_key - remove key from every table; TBL_* result. */
+static int delete_key(char **specs, int n, const char *deftype, int flags, const char *key)
+{
+	struct err err;
+	int rc = TBL_NOTFOUND;
+
+	for (int i = 0; i < n; i++) {
+		struct tbl *t = tbl_open(specs[i], deftype, flags | TBL_RDWR, &err);
+		int r = t == NULL ? TBL_TEMPFAIL : tbl_delete(t, key, &err);
+
+		if (r == TBL_TEMPFAIL) {
+			fprintf(stderr, PROG ": warning: %s\n", err.msg);
+			rc = TBL_TEMPFAIL;
+		} else if (r == TBL_FOUND && rc != TBL_TEMPFAIL) {
+			rc = TBL_FOUND;
+		}
+		tbl_close(&t);
+	}
+	return rc;
+}
+
+static int print_pair(const char *key, const char *value, void *ctx)
+{
+	printf("%s %s\n", key, value);
+	return 0;
+}
+
+/* dump - -s: every pair of every table. */
+static void dump(char **specs, int n, const char *deftype, int flags)
+{
+	struct err err;
+
+	for (int i = 0; i < n; i++) {
+		struct tbl *t = tbl_open(specs[i], deftype, flags, &err);
+
+		if (t == NULL || tbl_iterate(t, print_pair, NULL, &err) < 0)
+			fatal("%s", err.msg);
+		tbl_close(&t);
+	}
+}
+
+/* exit_code - TBL_FOUND 0, TBL_NOTFOUND 1, TBL_TEMPFAIL 2. */
+static int exit_code(int rc)
+{
+	return rc == TBL_FOUND ? 0 : rc == TBL_NOTFOUND ? 1 : 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = getenv("TERN_CONFIG_DIR"), *qkey = NULL, *dkey = NULL, *deftype;
+	struct cfg *cfg;
+	struct err err;
+	bool dump_mode = false;
+	int c, flags = 0, rc = 0;
+
+	log_init(PROG);
+	while ((c = getopt(argc, argv, "c:d:fNq:sv")) != -1) {
+		switch (c) {
+		case 'c':
+			dir = optarg;
+			break;
+		case 'd':
+			dkey = optarg;
+			break;
+		case 'f':
+			flags |= TBL_NOFOLD;
+			break;
+		case 'N':
+			flags |= TBL_NUL;
+			break;
+		case 'q':
+			qkey = optarg;
+			break;
+		case 's':
+			dump_mode = true;
+			break;
+		case 'v':
+			log_set_debug(true);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind >= argc || (qkey != NULL) + (dkey != NULL) + dump_mode > 1)
+		usage();
+	cfg = load_cfg(dir != NULL && *dir != '\0' ? dir : ".");
+	deftype = cfg_get(cfg, "default_database_type");
+	argv += optind;
+	argc -= optind;
+	if (qkey != NULL && strcmp(qkey, "-") == 0) {
+		rc = exit_code(query_stdin(argv, argc, deftype, flags));
+	} else if (qkey != NULL) {
+		rc = exit_code(query(argv, argc, deftype, flags, qkey, false));
+	} else if (dkey != NULL) {
+		rc = exit_code(delete_key(argv, argc, deftype, flags, dkey));
+	} else if (dump_mode) {
+		dump(argv, argc, deftype, flags);
+	} else {
+		for (int i = 0; i < argc; i++) {
+			if (tbl_build(argv[i], deftype, tbl_spec_name(argv[i]), TBL_SRC_MAP, flags,
+				      &err) < 0)
+				fatal("%s", err.msg);
+		}
+	}
+	cfg_free(&cfg);
+	return rc;
+}
