@@ -335,7 +335,6 @@ static int tern_init_tables(const char *dir, struct cfg *cfg, uid_t uid, gid_t g
 	const char *deftype = cfg_get(cfg, "default_database_type");
 	const char *users = cfg_get(cfg, "virtual_user_maps");
 	struct buf path = BUF_INIT;
-	struct buf spec = BUF_INIT;
 	struct tbl *t;
 	char **specs;
 	size_t n;
@@ -379,7 +378,6 @@ static int tern_init_tables(const char *dir, struct cfg *cfg, uid_t uid, gid_t g
 	rc = 0;
 out:
 	buf_deinit(&path);
-	buf_deinit(&spec);
 	return rc;
 }
 
