@@ -70,15 +70,15 @@ def tmp_instance_root(request):
 
 
 def _attach_maillog(request, inst):
-    """Append the maillog to the failed phase's report (shown with the
-    failure in pytest's summary) and echo it to the terminal."""
+    """Append the maillog to the failed phase's report: pytest prints it
+    with the failure in its summary."""
     text = inst.maillog() or "(maillog empty or missing)\n"
     title = f"maillog of {inst.dir}"
     for when in ("call", "setup"):
         rep = getattr(request.node, "rep_" + when, None)
         if rep is not None and rep.failed:
             rep.sections.append((title, text))
-            break
+            return
     sys.stderr.write(f"\n===== {title} =====\n{text}===== end of maillog =====\n")
 
 
