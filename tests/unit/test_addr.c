@@ -332,7 +332,14 @@ static int collect_fn(const char *addr, size_t len, void *ctx)
 {
 	struct collect *c = ctx;
 
+	struct buf again = BUF_INIT;
+
+	/* a canonical address parses again to itself */
 	assert_int_equal(addr[len], '\0');
+	assert_int_equal(addr_parse_mailbox(addr, len, ADDR_UTF8 | ADDR_LOCAL_OK, NULL, &again, NULL),
+			 0);
+	assert_string_equal(buf_cstr(&again), addr);
+	buf_deinit(&again);
 	if (c->all.len > 0)
 		buf_addc(&c->all, '|');
 	buf_add(&c->all, addr, len);
@@ -450,8 +457,15 @@ static void test_garbage(void **state)
 			in[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
 		}
 		int flags = round & 0x7f;
-		if (addr_parse_path(in, len, flags, NULL, &out, NULL, &err) < 0)
+		if (addr_parse_path(in, len, flags, NULL, &out, NULL, &err) < 0) {
 			assert_int_equal(out.len, 0);
+		} else if (out.len > 0) {
+			struct buf again = BUF_INIT;
+			assert_int_equal(addr_parse_mailbox(out.data, out.len, flags | ADDR_LOCAL_OK,
+							    NULL, &again, &err), 0);
+			assert_string_equal(buf_cstr(&again), buf_cstr(&out));
+			buf_deinit(&again);
+		}
 		if (addr_parse_header_list(in, len, collect_fn, &c, &err) < 0)
 			assert_int_equal(err.code, 501);
 		buf_reset(&c.all);
