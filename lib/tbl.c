@@ -460,7 +460,8 @@ fail:
 int tbl_wr_lock(const struct tbl *t, struct err *err)
 {
 	char *path = xasprintf("%s.lock", t->name);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* flock needs no write access: any writer of the table may lock. */
+	int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 
 	if (fd < 0) {
 		err_set_code(err, errno, "table %s: open %s: %s", t->spec, path, strerror(errno));

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -315,6 +316,46 @@ static void test_file_reopen(void **state)
 	free(spec);
 }
 
+/* test_file_concurrent - a reader never sees a half-written table while
+ * another process updates and rebuilds it. */
+static void test_file_concurrent(void **state)
+{
+	const char *type = *state;
+	char *spec = make_source(type, "conc", ""), val[512];
+	struct err err;
+	struct tbl *t;
+	int status = 0, reads = 0;
+	pid_t pid;
+
+	build(spec, "stable yes\n", TBL_SRC_MAP, 0);
+	if ((pid = fork()) == 0) {
+		struct tbl *w = tbl_open(spec, NULL, TBL_RDWR, &err);
+		char key[32];
+		int bad = w == NULL;
+
+		for (int i = 0; i < 40 && !bad; i++) {
+			snprintf(key, sizeof(key), "k%d", i);
+			bad = tbl_update(w, key, "v", &err) < 0 ||
+			      tbl_delete(w, key, &err) != TBL_FOUND;
+		}
+		tbl_close(&w);
+		for (int i = 0; i < 10 && !bad; i++)
+			bad = tbl_build(spec, NULL, strchr(spec, ':') + 1, TBL_SRC_MAP, 0, &err);
+		_exit(bad);
+	}
+	assert_true(pid > 0);
+	t = tbl_open(spec, NULL, 0, &err);
+	for (int i = 0; i < 1000000 && waitpid(pid, &status, WNOHANG) == 0; i++, reads++) {
+		if (lookup(t, "stable", val, sizeof(val)) != TBL_FOUND)
+			fail_msg("read %d: %s", i, val);
+	}
+	assert_found(t, "stable", "yes");
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(reads > 0);
+	tbl_close(&t);
+	free(spec);
+}
+
 /* test_build_errors - a bad source leaves the old table in place. */
 static void test_build_errors(void **state)
 {
@@ -439,6 +480,7 @@ int main(void)
 		FILE_TESTS(test_file_missing),
 		FILE_TESTS(test_file_corrupt),
 		FILE_TESTS(test_file_reopen),
+		FILE_TESTS(test_file_concurrent),
 		FILE_TESTS(test_build_errors),
 		cmocka_unit_test(test_default_type),
 		cmocka_unit_test(test_static),
