@@ -1,8 +1,9 @@
 /*
  * cfg.c - main.cf: the parameter table (params.def), parsing, typed
  *         validation, $name expansion with caching, and in-place editing.
- * Touches:  reads DIR/main.cf (cfg_load); cfg_edit_file rewrites one main.cf
- *           through a temp file, fsync, rename and an fsync of the directory.
+ * Touches:  reads DIR/main.cf (cfg_load; a regular file, not a symlink);
+ *           cfg_edit_file rewrites one main.cf with safefile_write (temp file,
+ *           fsync, rename, fsync of the directory).
  *           gethostname(2) for the dynamic default of myhostname.
  * Input:    operator-written, so fallible: every byte is checked (no NUL or
  *           control bytes), files and logical lines are size-capped, and
@@ -20,7 +21,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +29,7 @@
 #include "cfg.h"
 #include "err.h"
 #include "log.h"
+#include "safefile.h"
 #include "str.h"
 #include "xmem.h"
 
@@ -589,53 +590,15 @@ struct cfg *cfg_parse_string(const char *config_dir, const char *name, const cha
 	return cfg;
 }
 
-/* read_file - a whole regular file of at most max bytes, NUL-terminated. */
-static char *read_file(const char *path, size_t max, size_t *len_r, mode_t *mode_r,
-		       struct err *err)
-{
-	struct stat st;
-	char *data;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		err_set_code(err, errno, "open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		err_set(err, "%s: not a regular file of at most %zu bytes", path, max);
-		close(fd);
-		return NULL;
-	}
-	data = xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			err_set(err, "read %s: %s", path, r < 0 ? strerror(errno) : "file shrank");
-			free(data);
-			close(fd);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	data[got] = '\0';
-	*len_r = got;
-	if (mode_r != NULL)
-		*mode_r = st.st_mode & 07777;
-	return data;
-}
-
 struct cfg *cfg_load(const char *config_dir, struct err *err)
 {
 	char *path = xasprintf("%s/main.cf", config_dir);
 	size_t len;
-	char *text = read_file(path, CFG_FILE_MAX, &len, NULL, err);
+	char *text = safefile_read(path, CFG_FILE_MAX, &len, err);
 	struct cfg *cfg = NULL;
 
+	if (text == NULL && err != NULL && err->code == ELOOP)
+		err_set_code(err, ELOOP, "%s: a symbolic link; main.cf must be a regular file", path);
 	if (text != NULL)
 		cfg = cfg_parse_string(config_dir, path, text, len, err);
 	free(text);
@@ -781,65 +744,6 @@ void cfg_foreach_set(const struct cfg *cfg,
 		fn(cfg->slots[cfg->set[k]].name, cfg->slots[cfg->set[k]].raw, ctx);
 }
 
-/* write_durably - replace path with data: temp file beside it, fsync,
- * rename, fsync of the directory. */
-static int write_durably(const char *path, const char *data, size_t len, mode_t mode,
-			 struct err *err)
-{
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	size_t off = 0;
-	int fd, dfd, rc = -1;
-
-	if (slash == NULL) {
-		free(dir);
-		dir = xstrdup(".");
-	} else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0) {
-		err_set(err, "create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off < len || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
-		err_set(err, "write %s: %s", tmp, strerror(errno));
-		close(fd);
-		goto unlink_out;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		err_set(err, "replace %s: %s", path, strerror(errno));
-		goto unlink_out;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		err_set(err, "fsync %s: %s", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		goto out;
-	}
-	close(dfd);
-	rc = 0;
-	goto out;
-unlink_out:
-	(void)unlink(tmp);
-out:
-	free(tmp);
-	free(dir);
-	return rc;
-}
-
 int cfg_edit_file(const char *path, const char *name, const char *value, struct err *err)
 {
 	struct buf out = BUF_INIT;
@@ -847,6 +751,7 @@ int cfg_edit_file(const char *path, const char *name, const char *value, struct 
 	mode_t mode = 0644;
 	bool dropping = false, replaced = false;
 	struct err rerr;
+	struct stat st;
 	char *text;
 	const char *p, *end;
 	int rc;
@@ -856,9 +761,11 @@ int cfg_edit_file(const char *path, const char *name, const char *value, struct 
 	for (const char *v = value; v != NULL && *v; v++)
 		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
 			return err_set(err, "control character in the value of %s", name);
-	text = read_file(path, CFG_FILE_MAX, &len, &mode, &rerr);
+	text = safefile_read(path, CFG_FILE_MAX, &len, &rerr);
 	if (text == NULL && rerr.code != ENOENT)
 		return err_set(err, "%s", rerr.msg);
+	if (text != NULL && stat(path, &st) == 0)
+		mode = st.st_mode & 07777;
 	if (text == NULL)
 		text = xstrdup("");
 	for (p = text, end = text + len; p < end;) {
@@ -891,7 +798,7 @@ int cfg_edit_file(const char *path, const char *name, const char *value, struct 
 			buf_addc(&out, '\n');
 		buf_printf(&out, "%s = %s\n", name, value);
 	}
-	rc = write_durably(path, buf_cstr(&out), out.len, mode, err);
+	rc = safefile_write(path, buf_cstr(&out), out.len, mode, err);
 	free(text);
 	buf_deinit(&out);
 	return rc;

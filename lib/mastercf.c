@@ -1,6 +1,7 @@
 /*
  * mastercf.c - parse master.cf into struct service entries (see mastercf.h).
- * Touches:  reads the master.cf named by mastercf_load; nothing else.
+ * Touches:  reads the master.cf named by mastercf_load (safefile_read: a
+ *           regular file, not a symlink); nothing else.
  * Input:    operator-written, so fallible: NUL and control bytes, over-long
  *           entries, bad columns and unsafe command names are rejected.
  * Security: parsed by master (root when started as root): command is a
@@ -14,14 +15,11 @@
 #include "sys.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "err.h"
 #include "mastercf.h"
+#include "safefile.h"
 #include "str.h"
 #include "xmem.h"
 
@@ -356,38 +354,13 @@ struct mastercf *mastercf_parse_string(const char *name, const char *text, size_
 struct mastercf *mastercf_load(const char *path, unsigned int default_maxproc,
 			       struct err *err)
 {
+	size_t len;
+	char *data = safefile_read(path, MASTERCF_FILE_MAX, &len, err);
 	struct mastercf *mcf = NULL;
-	struct stat st;
-	char *data = NULL;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0) {
-		err_set_code(err, errno, "open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size > MASTERCF_FILE_MAX) {
-		err_set(err, "%s: not a regular file of at most %u bytes", path,
-			MASTERCF_FILE_MAX);
-		goto out;
-	}
-	data = xmalloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			err_set(err, "read %s: %s", path, r < 0 ? strerror(errno) : "file shrank");
-			goto out;
-		}
-		got += (size_t)r;
-	}
-	mcf = mastercf_parse_string(path, data, got, default_maxproc, err);
-out:
+	if (data != NULL)
+		mcf = mastercf_parse_string(path, data, len, default_maxproc, err);
 	free(data);
-	close(fd);
 	return mcf;
 }
 
