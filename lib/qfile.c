@@ -146,7 +146,7 @@ static int mark_byte(int fd, off_t offset, uint8_t val, bool (*ok)(uint8_t),
 /* rcpt_status_ok - a recipient status byte. */
 static bool rcpt_status_ok(uint8_t c)
 {
-	return c == QFILE_RCPT_TODO || c == QFILE_RCPT_DONE;
+	return c == QFILE_RCPT_PENDING || c == QFILE_RCPT_DONE;
 }
 
 /* mstat_ok - a message status byte. */

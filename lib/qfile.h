@@ -79,7 +79,7 @@ enum qfile_rec {
 #define QFILE_NOTIFY_ALL 0x0fu
 
 /* Recipient status byte, rewritten in place by qfile_mark_rcpt. */
-#define QFILE_RCPT_TODO 'T' /* not yet delivered or bounced */
+#define QFILE_RCPT_PENDING 'P' /* not yet delivered or bounced */
 #define QFILE_RCPT_DONE 'D' /* delivered, or its bounce is in queue/bounce */
 
 /* Reader verdicts in err->code. */
@@ -95,7 +95,7 @@ struct qfile_rcpt {
 	char *orcpt_type;    /* ORCPT addr-type ("rfc822", "utf-8"), "" if none */
 	char *orcpt;         /* ORCPT value (xtext-decoded), "" if none */
 	unsigned int notify; /* QFILE_NOTIFY_* */
-	uint8_t status;      /* QFILE_RCPT_TODO or QFILE_RCPT_DONE */
+	uint8_t status;      /* QFILE_RCPT_PENDING or QFILE_RCPT_DONE */
 	off_t status_offset; /* where qfile_mark_rcpt writes; recipient key */
 };
 
@@ -123,7 +123,7 @@ struct qfile_env {
 	size_t attr_count;
 	struct qfile_rcpt *rcpts;
 	size_t rcpt_count;
-	size_t rcpt_todo;        /* recipients still QFILE_RCPT_TODO */
+	size_t rcpt_pending;     /* recipients still QFILE_RCPT_PENDING */
 	off_t content_offset;    /* first CONTENT record (after MESSAGE) */
 	off_t file_size;         /* offset just past the END record */
 };
@@ -195,7 +195,7 @@ int qfile_verify(const char *path, struct err *err) ATTR_WARN_UNUSED;
 struct qfile_content_reader;
 
 /* qfile_content_reader_new - stream the content of the file in fd whose
- * envelope was read into env (which must outlive nothing: values copied). */
+ * envelope was read into env (the offsets are copied; env may go away). */
 struct qfile_content_reader *qfile_content_reader_new(int fd, const struct qfile_env *env);
 void qfile_content_reader_free(struct qfile_content_reader **rp);
 /* qfile_content_read - replace out with the next chunk of content: 1 with

@@ -170,7 +170,7 @@ static int rec_rcpt(struct qparse *p, const uint8_t *d, size_t len, uint64_t dof
 
 	if (env->rcpt_count >= QFILE_RCPT_MAX)
 		return corrupt(p, doff, "more than %d recipients", QFILE_RCPT_MAX);
-	if (len < 5 || (d[0] != QFILE_RCPT_TODO && d[0] != QFILE_RCPT_DONE)
+	if (len < 5 || (d[0] != QFILE_RCPT_PENDING && d[0] != QFILE_RCPT_DONE)
 	    || !qfile_notify_ok(d[1]) || !get_str(d, len, &pos, &a, &alen)
 	    || !get_str(d, len, &pos, &t, &tlen) || !get_str(d, len, &pos, &o, &olen)
 	    || pos != len)
@@ -190,8 +190,8 @@ static int rec_rcpt(struct qparse *p, const uint8_t *d, size_t len, uint64_t dof
 	r->addr = xmemdup(a, alen);
 	r->orcpt_type = xmemdup(t, tlen);
 	r->orcpt = xmemdup(o, olen);
-	if (r->status == QFILE_RCPT_TODO)
-		env->rcpt_todo++;
+	if (r->status == QFILE_RCPT_PENDING)
+		env->rcpt_pending++;
 	return 0;
 }
 

@@ -258,7 +258,7 @@ void qfile_writer_rcpt(struct qfile_writer *w, const char *addr, const char *orc
 		w_fail(w, QFILE_CORRUPT, "more than %d recipients", QFILE_RCPT_MAX);
 		return;
 	}
-	buf_addc(&b, QFILE_RCPT_TODO);
+	buf_addc(&b, QFILE_RCPT_PENDING);
 	buf_addc(&b, (char)notify);
 	qfile_put_varint(&b, (uint32_t)alen);
 	buf_add(&b, addr, alen);

@@ -133,12 +133,12 @@ static void check_basic(const struct qfile_env *env)
 	assert_string_equal(env->attrs[1].name, "x-empty");
 	assert_string_equal(env->attrs[1].value, "");
 	assert_int_equal(env->rcpt_count, 3);
-	assert_int_equal(env->rcpt_todo, 3);
+	assert_int_equal(env->rcpt_pending, 3);
 	assert_string_equal(env->rcpts[0].addr, "bob@example.net");
 	assert_string_equal(env->rcpts[0].orcpt_type, "rfc822");
 	assert_string_equal(env->rcpts[0].orcpt, "Bob@Example.NET");
 	assert_int_equal(env->rcpts[0].notify, QFILE_NOTIFY_SUCCESS | QFILE_NOTIFY_FAILURE);
-	assert_int_equal(env->rcpts[0].status, QFILE_RCPT_TODO);
+	assert_int_equal(env->rcpts[0].status, QFILE_RCPT_PENDING);
 	assert_string_equal(env->rcpts[1].orcpt_type, "");
 	assert_string_equal(env->rcpts[1].orcpt, "");
 	assert_int_equal(env->rcpts[1].notify, 0);
@@ -338,7 +338,7 @@ static void test_every_prefix(void **state)
 /* env_recs - the standard envelope by hand, leaving out record type omit. */
 static void env_recs(struct buf *b, int omit, const char *size)
 {
-	char rcpt[] = { QFILE_RCPT_TODO, 0, 3, 'r', '@', 'y', 0, 0 };
+	char rcpt[] = { QFILE_RCPT_PENDING, 0, 3, 'r', '@', 'y', 0, 0 };
 
 	if (omit != QREC_VERSION)
 		qfile_put_rec(b, QREC_VERSION, "1", 1);
@@ -550,14 +550,14 @@ static void test_bad_values(void **state)
 		{ QREC_CLIENT_PORT, "65536", 5 }, { QREC_SENDER, "a\nb", 3 },
 		{ QREC_HELO, "a\0b", 3 }, { QREC_ATTR, "novalue", 7 }, { QREC_ATTR, "=v", 2 },
 		{ QREC_ATTR, "a b=v", 5 },
-		{ QREC_RCPT, "T\0\x03r@y\0", 7 },        /* record ends early */
-		{ QREC_RCPT, "T\0\x03r@y\0\0!", 9 },     /* leftover byte */
+		{ QREC_RCPT, "P\0\x03r@y\0", 7 },        /* record ends early */
+		{ QREC_RCPT, "P\0\x03r@y\0\0!", 9 },     /* leftover byte */
 		{ QREC_RCPT, "?\0\x03r@y\0\0", 8 },      /* bad status byte */
-		{ QREC_RCPT, "T\x03\x03r@y\0\0", 8 },    /* NEVER with others */
-		{ QREC_RCPT, "T\0\0\0\0", 5 },           /* empty address */
-		{ QREC_RCPT, "T\0\x03r@y\x02xy\0", 10 }, /* ORCPT type without value */
-		{ QREC_RCPT, "T\0\x03r\ny\0\0", 8 },     /* control byte */
-		{ QREC_RCPT, "T\0\x09r@y\0\0", 8 },      /* inner length too long */
+		{ QREC_RCPT, "P\x03\x03r@y\0\0", 8 },    /* NEVER with others */
+		{ QREC_RCPT, "P\0\0\0\0", 5 },           /* empty address */
+		{ QREC_RCPT, "P\0\x03r@y\x02xy\0", 10 }, /* ORCPT type without value */
+		{ QREC_RCPT, "P\0\x03r\ny\0\0", 8 },     /* control byte */
+		{ QREC_RCPT, "P\0\x09r@y\0\0", 8 },      /* inner length too long */
 	};
 	struct buf b = BUF_INIT;
 
@@ -592,17 +592,17 @@ static void test_mark_in_place(void **state)
 	assert_int_equal(qfile_mark_rcpt(fd, env.file_size + 10, QFILE_RCPT_DONE, &err), -1);
 	qfile_env_deinit(&env);
 	assert_int_equal(qfile_read_envelope(fd, &env, &err), 0);
-	assert_int_equal(env.rcpts[0].status, QFILE_RCPT_TODO);
+	assert_int_equal(env.rcpts[0].status, QFILE_RCPT_PENDING);
 	assert_int_equal(env.rcpts[1].status, QFILE_RCPT_DONE);
-	assert_int_equal(env.rcpts[2].status, QFILE_RCPT_TODO);
-	assert_int_equal(env.rcpt_todo, 2);
+	assert_int_equal(env.rcpts[2].status, QFILE_RCPT_PENDING);
+	assert_int_equal(env.rcpt_pending, 2);
 	assert_int_equal(env.mstat, QFILE_MSTAT_DELAY_SENT);
-	/* And back: TODO again is allowed (a requeue). */
-	assert_int_equal(qfile_mark_rcpt(fd, env.rcpts[1].status_offset, QFILE_RCPT_TODO, &err),
+	/* And back: PENDING again is allowed (a requeue). */
+	assert_int_equal(qfile_mark_rcpt(fd, env.rcpts[1].status_offset, QFILE_RCPT_PENDING, &err),
 			 0);
 	qfile_env_deinit(&env);
 	assert_int_equal(qfile_read_envelope(fd, &env, &err), 0);
-	assert_int_equal(env.rcpt_todo, 3);
+	assert_int_equal(env.rcpt_pending, 3);
 	qfile_env_deinit(&env);
 	close(fd);
 }
