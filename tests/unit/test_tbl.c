@@ -105,8 +105,12 @@ static int count_pair(const char *key, const char *value, void *ctx)
 static int setup_dir(void **state)
 {
 	const char *base = getenv("TMPDIR");
+	int n = snprintf(tmpdir, sizeof(tmpdir) - 7, "%s/test_tbl.", base ? base : "/tmp");
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_tbl.XXXXXX", base ? base : "/tmp");
+	/* mkdtemp's template: six 'X' at the end. */
+	assert_true(n > 0 && (size_t)n < sizeof(tmpdir) - 7);
+	memset(tmpdir + n, 'X', 6);
+	tmpdir[n + 6] = '\0';
 	assert_non_null(mkdtemp(tmpdir));
 	tbl_set_reopen_check(0);
 	return 0;
