@@ -308,7 +308,7 @@ static void test_cfg_set(void **state)
 	assert_int_equal(cfg_set(cfg, "myhostname", "b.example", &err), 0);
 	assert_string_equal(cfg_get(cfg, "myorigin"), "example");
 	assert_int_equal(cfg_set(cfg, "default_process_limit", "x", &err), -1);
-	assert_non_null(strstr(err.msg, "bad integer value \"x\""));
+	assert_string_equal(err.msg, "bad integer value \"x\" for default_process_limit");
 	assert_int_equal(cfg_get_int(cfg, "default_process_limit"), 100);
 	assert_int_equal(cfg_set(cfg, "mail_owner", "$setgid_group", &err), -1);
 	assert_non_null(strstr(err.msg, "recursively"));
@@ -447,6 +447,10 @@ static void test_load_errors(void **state)
 	snprintf(path, sizeof(path), "%s/main.cf:2: missing '=' in \"broken\"", dir);
 	assert_string_equal(err.msg, path);
 	snprintf(path, sizeof(path), "%s/main.cf", dir);
+	unlink(path);
+	assert_int_equal(symlink("/dev/null", path), 0);
+	assert_null(cfg_load(dir, &err));
+	assert_non_null(strstr(err.msg, "main.cf: a symbolic link; main.cf must be a regular file"));
 	unlink(path);
 	rmdir(dir);
 }
