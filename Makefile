@@ -80,6 +80,7 @@ replay-bins: $(REPLAY_BINS)
 ASAN_BUILD := build/asan
 check-asan test: deps-test
 	$(MAKE) BUILD=$(ASAN_BUILD) SAN=1 WERROR=1 all unit-bins replay-bins
+	sh tests/check_docs.sh
 	sh tests/run_unit.sh $(ASAN_BUILD)
 	sh tests/run_replay.sh $(ASAN_BUILD)
 	TERN_BUILD=$(abspath $(ASAN_BUILD)) sh tests/run_integration.sh
@@ -91,7 +92,8 @@ unit: deps-test
 # libFuzzer builds: clang, fuzzer+ASan+UBSan; run with build/fuzz/fuzz_X corpus/X
 FUZZ_BUILD := build/fuzz
 fuzz: deps-test
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 $(LIBTERN:$(BUILD)/%=$(FUZZ_BUILD)/%)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 FUZZ_FLAGS=-fsanitize=fuzzer-no-link \
+		$(LIBTERN:$(BUILD)/%=$(FUZZ_BUILD)/%)
 	@mkdir -p $(FUZZ_BUILD)/bin
 	for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 		clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \

@@ -17,6 +17,7 @@ CFLAGS += $(CSTD) $(WARN) $(OPT) -g -fno-strict-aliasing -fstack-protector-stron
 	-MMD -MP
 ifeq ($(SAN),1)
 OPT := -O1
+CFLAGS += $(FUZZ_FLAGS)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 else
