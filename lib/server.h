@@ -22,9 +22,22 @@
  *                      'Q' quit gracefully: stop accepting, let current
  *                          sessions finish (hooks->stop), then exit 0.
  *                          EOF on the channel (master gone) means the same.
+ *                      'S' spare: another process of this service runs, so
+ *                          this one may exit after $max_idle without a
+ *                          session.
+ *                      'N' not spare (any more): this is the service's only
+ *                          process; stay up however long it is idle.
+ * A child starts as "not spare" and sends 'A' once its init hook succeeded.
+ * master sends 'S' to every process of a service while it has two or more,
+ * and 'N' to the one left when the count falls back to one.  Should two
+ * spares time out together, master starts a fresh process when a service
+ * is left with none (a clean exit is not throttled).
  * SIGTERM makes the daemon exit at once (hooks->stop is not waited for).
- * A daemon with no session for $max_idle exits when master has another
- * process of the service running (spare process) - never the last one.
+ * Under master (fd 3 present) SIGINT and SIGHUP are ignored: they are
+ * master's (a ^C in the foreground reaches the whole process group).
+ * Logging: maillog per main.cf, syslog when syslog_enable; stderr only when
+ * TERN_LOG_STDERR=1 is in the environment.  A crash signal (SEGV, BUS, ILL,
+ * FPE) leaves a "panic: fatal signal N" line before the default action.
  * See: docs/architecture.md "Processes".
  */
 #ifndef TERN_SERVER_H
@@ -36,6 +49,14 @@
 
 struct cfg;
 struct event_base;
+
+/* Status channel bytes (see above). */
+#define SERVER_STATUS_AVAIL 'A'
+#define SERVER_STATUS_FULL 'F'
+#define SERVER_STATUS_WAKEUP 'W'
+#define SERVER_STATUS_QUIT 'Q'
+#define SERVER_STATUS_SPARE 'S'
+#define SERVER_STATUS_NOT_SPARE 'N'
 
 struct server_ctx {
 	struct cfg *cfg;           /* main.cf with -o overrides applied */
@@ -81,5 +102,8 @@ unsigned int server_sessions(void);
 bool server_stopping(void);
 /* server_exit - leave the event loop and exit with status after cleanup. */
 void server_exit(int status);
+/* server_set_session_limit - replace hooks->session_limit (for a limit that
+ * comes from a daemon argument or main.cf); call it from the init hook. */
+void server_set_session_limit(unsigned int limit);
 
 #endif
