@@ -195,7 +195,8 @@ struct ipc_conn;
  * a descriptor received with a frame whose type the protocol declares as
  * carrying one (the callee owns it and must close it), else -1. */
 typedef void ipc_msg_cb(struct ipc_conn *conn, struct ipc_msg *msg, int fd, void *arg);
-/* on_close - the connection ended (why: "EOF", "timeout", the error). */
+/* on_close - the connection ended (why: "EOF", "timeout", "write
+ * timeout", the error). */
 typedef void ipc_close_cb(struct ipc_conn *conn, const char *why, void *arg);
 
 /* ipc_conn_new - wrap fd (made non-blocking, owned from now on); peer is
@@ -210,7 +211,8 @@ void ipc_conn_free(struct ipc_conn **connp);
  * IPC_MAX_FRAME, capped at IPC_MAX_FRAME_HARD). */
 void ipc_conn_set_max_frame(struct ipc_conn *conn, size_t max_frame);
 /* ipc_conn_set_timeout - end the connection ("timeout") after this many
- * milliseconds without a complete incoming frame; 0 turns it off. */
+ * milliseconds without a complete incoming frame, or with output queued
+ * and no write progress; 0 turns it off. */
 void ipc_conn_set_timeout(struct ipc_conn *conn, unsigned int msec);
 /* ipc_conn_peer - the peer name given to ipc_conn_new. */
 const char *ipc_conn_peer(const struct ipc_conn *conn);

@@ -114,6 +114,16 @@ static void arm_read(struct ipc_conn *c)
 		event_add(c->rev, c->timeout_ms ? &tv : NULL);
 }
 
+/* arm_write - (re)start writing; the idle timeout also bounds a peer that
+ * stops reading. */
+static void arm_write(struct ipc_conn *c)
+{
+	struct timeval tv = { c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000 };
+
+	if (!c->ended)
+		event_add(c->wev, c->timeout_ms ? &tv : NULL);
+}
+
 /* queue_frame - append a finished frame (and its descriptor) to out. */
 static void queue_frame(struct ipc_conn *c, const struct buf *frame, int dupfd)
 {
@@ -123,8 +133,8 @@ static void queue_frame(struct ipc_conn *c, const struct buf *frame, int dupfd)
 		c->out_fds[c->n_out_fds++].fd = dupfd;
 	}
 	buf_add(&c->out, frame->data, frame->len);
-	if (!c->ended)
-		event_add(c->wev, NULL);
+	if (!event_pending(c->wev, EV_WRITE, NULL))
+		arm_write(c);
 }
 
 void ipc_conn_close_after_write(struct ipc_conn *c, const char *why)
@@ -134,7 +144,7 @@ void ipc_conn_close_after_write(struct ipc_conn *c, const char *why)
 	c->closing = true;
 	c->why = xstrdup(why);
 	event_del(c->rev);
-	event_add(c->wev, NULL);
+	arm_write(c);
 }
 
 int ipc_reject(struct ipc_conn *c, const char *fmt, ...)
@@ -327,8 +337,15 @@ static ssize_t write_some(struct ipc_conn *c)
 static void write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ipc_conn *c = arg;
+	size_t before = c->out_off;
 
 	c->busy++;
+	if (what & EV_TIMEOUT) {
+		log_warn("ipc: %s peer %s: write timeout", c->proto->name, c->peer);
+		conn_end(c, "write timeout");
+		conn_leave(c);
+		return;
+	}
 	while (c->out_off < c->out.len) {
 		bool with_fd = c->n_out_fds > 0 && c->out_fds[0].off == c->out_off;
 		ssize_t w = write_some(c);
@@ -360,11 +377,14 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 		event_del(c->wev);
 		if (c->closing)
 			conn_end(c, c->why);
-	} else if (!c->ended && c->out_off > READ_CHUNK * 4 && c->out_off > c->out.len / 2) {
-		buf_consume(&c->out, c->out_off);
-		for (size_t i = 0; i < c->n_out_fds; i++)
-			c->out_fds[i].off -= c->out_off;
-		c->out_off = 0;
+	} else if (!c->ended && c->out_off > before) {
+		arm_write(c);   /* progress: restart the timeout */
+		if (c->out_off > READ_CHUNK * 4 && c->out_off > c->out.len / 2) {
+			buf_consume(&c->out, c->out_off);
+			for (size_t i = 0; i < c->n_out_fds; i++)
+				c->out_fds[i].off -= c->out_off;
+			c->out_off = 0;
+		}
 	}
 	conn_leave(c);
 }
@@ -426,6 +446,8 @@ void ipc_conn_set_timeout(struct ipc_conn *c, unsigned int msec)
 {
 	c->timeout_ms = msec;
 	arm_read(c);
+	if (event_pending(c->wev, EV_WRITE, NULL))
+		arm_write(c);
 }
 
 const char *ipc_conn_peer(const struct ipc_conn *c)

@@ -548,6 +548,35 @@ static void test_async_timeout(void **state)
 	assert_string_equal(s.why, "timeout");
 	assert_true(mono_ms() - t0 >= 90);
 	free(s.why);
+	s.why = NULL;
+	close(raw);
+	/* a peer that keeps sending but never reads: the write side times out */
+	raw_peer(base, &s, &raw);
+	ipc_conn_set_timeout(s.conn, 150);
+	for (int i = 0; i < 64; i++) {
+		struct ipc_msg m;
+		static char blob[60000];
+
+		ipc_msg_init(&m, T_PING, (uint32_t)i);
+		ipc_put_data(&m, "blob", blob, sizeof(blob));
+		assert_int_equal(ipc_msg_finish(&m, &(struct err){ 0 }), 0);
+		assert_int_equal(ipc_send(s.conn, &m, &(struct err){ 0 }), 0);
+		ipc_msg_deinit(&m);
+	}
+	for (int k = 0; k < 200 && s.why == NULL; k++) {
+		struct ipc_msg m;
+
+		ipc_msg_init(&m, T_PING, 1);
+		ipc_put_u32(&m, "n", 1);
+		assert_int_equal(ipc_msg_finish(&m, &(struct err){ 0 }), 0);
+		assert_int_equal(write(raw, m.frame.data, m.frame.len), (ssize_t)m.frame.len);
+		ipc_msg_deinit(&m);
+		spin(base, NULL, 10);
+	}
+	assert_non_null(s.why);
+	assert_string_equal(s.why, "write timeout");
+	assert_true(s.got > 5);
+	free(s.why);
 	close(raw);
 	event_base_free(base);
 }
