@@ -2,7 +2,8 @@
  * addr.c - RFC 5321 paths, mailboxes and domains; RFC 5322 address lists.
  * Touches:  nothing but its arguments (pure: no I/O, no globals).
  * Input:    untrusted bytes with explicit lengths; NUL, CR, LF and other
- *           control bytes are refused wherever they appear.
+ *           control bytes are refused wherever they appear (the header
+ *           list reader alone takes TAB, CR and LF as white space).
  * Security: runs in smtpd before authentication and in sendmail; every
  *           loop is bounded by the input length, comment nesting by
  *           HDR_COMMENT_DEPTH, output by the limits.
