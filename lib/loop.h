@@ -7,6 +7,8 @@
  *
  * Callbacks may call any loop_conn function on their own connection,
  * including loop_conn_free; a freed connection gets no further callbacks.
+ * Writes go through libevent's send(2) without MSG_NOSIGNAL: the process
+ * must ignore SIGPIPE (server_main does).
  * See: docs/architecture.md, lib/ipc.h for internal connections.
  */
 #ifndef TERN_LOOP_H
