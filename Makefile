@@ -65,11 +65,13 @@ $(LIBTERN): $(LIB_OBJS)
 # module.mk sets e.g. TEST_SRCS_test_smtpd_cmd := smtpd/smtpd_cmd.c
 # (WRAP_test_X adds linker flags such as -Wl,--wrap=fsync).
 .SECONDEXPANSION:
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $$(patsubst %.c,$(BUILD)/obj/%.o,$$(TEST_SRCS_$$*)) $(LIBTERN)
+# (test_objs avoids a literal '%' in the rule, which make would take for the stem)
+test_objs = $(addprefix $(BUILD)/obj/,$(TEST_SRCS_$(1):.c=.o))
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $$(call test_objs,$$*) $(LIBTERN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $(filter %.o,$^) $(LIBTERN) -lcmocka $(LDLIBS)
 
-$(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $$(patsubst %.c,$(BUILD)/obj/%.o,$$(TEST_SRCS_$$*)) $(LIBTERN)
+$(BUILD)/tests/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $$(call test_objs,$$*) $(LIBTERN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBTERN) $(LDLIBS)
 
@@ -95,10 +97,10 @@ fuzz: deps-test
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 FUZZ_FLAGS=-fsanitize=fuzzer-no-link \
 		$(LIBTERN:$(BUILD)/%=$(FUZZ_BUILD)/%)
 	@mkdir -p $(FUZZ_BUILD)/bin
-	for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
-		clang $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $(FUZZ_BUILD)/bin/$$n $$f $(TEST_SRCS_$$n) $(FUZZ_BUILD)/lib/libtern.a \
-		$(LDLIBS) || exit 1; done
+	$(foreach f,$(FUZZ_SRCS),clang $(CPPFLAGS) -std=gnu11 -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/bin/$(basename $(notdir $(f))) \
+		$(f) $(TEST_SRCS_$(basename $(notdir $(f)))) $(FUZZ_BUILD)/lib/libtern.a \
+		$(LDLIBS) &&) true
 
 check-long: fuzz
 	sh tests/run_fuzz_long.sh $(FUZZ_BUILD)
