@@ -28,10 +28,11 @@
  *                      'N' not spare (any more): this is the service's only
  *                          process; stay up however long it is idle.
  * A child starts as "not spare" and sends 'A' once its init hook succeeded.
- * master sends 'S' to every process of a service while it has two or more,
- * and 'N' to the one left when the count falls back to one.  Should two
- * spares time out together, master starts a fresh process when a service
- * is left with none (a clean exit is not throttled).
+ * master sends 'S' to every process of a service but the oldest, and 'N' to
+ * a process when it becomes the oldest (the older ones exited), so idle
+ * processes leave down to one and the last one stays.  Should a service
+ * still be left with none after a clean exit, master starts a fresh one
+ * (not throttled).
  * SIGTERM makes the daemon exit at once (hooks->stop is not waited for).
  * Under master (fd 3 present) SIGINT and SIGHUP are ignored: they are
  * master's (a ^C in the foreground reaches the whole process group).
