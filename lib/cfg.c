@@ -729,7 +729,7 @@ long cfg_get_time(struct cfg *cfg, const char *name)
 
 char **cfg_get_list(struct cfg *cfg, const char *name, size_t *count_r)
 {
-	return str_split(cfg_get(cfg, name), ", \t", count_r);
+	return str_split_braces(cfg_get(cfg, name), ", \t", count_r);
 }
 
 const char *cfg_problems(const struct cfg *cfg)

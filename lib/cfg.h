@@ -71,7 +71,8 @@ bool cfg_is_set(const struct cfg *cfg, const char *name);
 long cfg_get_int(struct cfg *cfg, const char *name);
 bool cfg_get_bool(struct cfg *cfg, const char *name);
 long cfg_get_time(struct cfg *cfg, const char *name);  /* seconds, CFG_TIME or CFG_DAYS */
-/* cfg_get_list - NULL-terminated heap array (free with str_split_free). */
+/* cfg_get_list - NULL-terminated heap array (free with str_split_free);
+ * commas and whitespace separate, except inside {...}. */
 char **cfg_get_list(struct cfg *cfg, const char *name, size_t *count_r);
 
 /* cfg_problems - warnings found while loading (unknown names, $name of an

@@ -122,6 +122,34 @@ char **str_split(const char *s, const char *seps, size_t *count_r)
 	return v;
 }
 
+char **str_split_braces(const char *s, const char *seps, size_t *count_r)
+{
+	char **v = xmalloc(sizeof(char *));
+	size_t n = 0, len;
+	int depth;
+
+	for (;;) {
+		s += strspn(s, seps);
+		if (*s == '\0')
+			break;
+		for (len = 0, depth = 0; s[len] != '\0'; len++) {
+			if (s[len] == '{')
+				depth++;
+			else if (s[len] == '}' && depth > 0)
+				depth--;
+			else if (depth == 0 && strchr(seps, s[len]) != NULL)
+				break;
+		}
+		v = xreallocarray(v, n + 2, sizeof(char *));
+		v[n++] = xstrndup(s, len);
+		s += len;
+	}
+	v[n] = NULL;
+	if (count_r)
+		*count_r = n;
+	return v;
+}
+
 void str_split_free(char ***vp)
 {
 	if (*vp == NULL)

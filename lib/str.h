@@ -25,6 +25,9 @@ int str_to_bool(const char *s, bool *b_r) ATTR_WARN_UNUSED;
  * returns a NULL-terminated heap array of heap strings (str_split_free). */
 char **str_split(const char *s, const char *seps, size_t *count_r);
 void str_split_free(char ***vp);
+/* str_split_braces - like str_split, but separators inside balanced {...}
+ * do not split ("inline:{a=b, c=d}" stays one field), as Postfix lists. */
+char **str_split_braces(const char *s, const char *seps, size_t *count_r);
 
 /* str_trim - strip leading and trailing ASCII whitespace in place; returns s
  * advanced past leading whitespace. */

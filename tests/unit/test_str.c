@@ -78,6 +78,20 @@ static void test_split(void **state)
 	str_split_free(&v);
 }
 
+static void test_split_braces(void **state)
+{
+	size_t n;
+	char **v = str_split_braces("hash:/a, inline:{a=b, c=d} {x y},z {unclosed, q", ", ", &n);
+
+	assert_int_equal(n, 5);
+	assert_string_equal(v[0], "hash:/a");
+	assert_string_equal(v[1], "inline:{a=b, c=d}");
+	assert_string_equal(v[2], "{x y}");
+	assert_string_equal(v[3], "z");
+	assert_string_equal(v[4], "{unclosed, q");
+	str_split_free(&v);
+}
+
 static void test_trim_lower(void **state)
 {
 	char s[] = "  MiXeD \t\r\n";
@@ -124,6 +138,7 @@ int main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_bool),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_split_braces),
 		cmocka_unit_test(test_trim_lower),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_eq_ct),
