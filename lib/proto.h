@@ -57,6 +57,44 @@ enum deliver_result {
 #define DELIVER_MAX_RCPTS 1000
 extern const struct ipc_proto proto_deliver;
 
+/*
+ * "pickup" on $queue_directory/public/pickup - sendmail(1) -> pickup.
+ * The socket is reachable by local users: pickup trusts only the peer's
+ * uid (SO_PEERCRED); every attribute is untrusted input.  Per message:
+ *
+ * PICKUP_BEGIN  [sender STR] (absent: the uid's login @ $myorigin; "" is
+ *               the null sender), rcpts DATA (addresses separated by NUL,
+ *               at most PICKUP_RCPT_DATA_MAX bytes), [flags U32]
+ *               (PICKUP_F_*), [notify U32] (QFILE_NOTIFY_* for every
+ *               recipient), [envid STR], [fullname STR] (for a From:
+ *               header pickup adds)
+ * PICKUP_RCPTS  rcpts DATA: more recipients, before the first CHUNK
+ * PICKUP_CHUNK  data DATA: 1..PICKUP_CHUNK_MAX content bytes (LF or CRLF
+ *               lines); the total is capped by $message_size_limit
+ * PICKUP_END    (none) -> PICKUP_OK queue_id STR, sent only after the queue
+ *               file is committed (qreceive_commit); or IPC_ERROR reason.
+ * Any protocol error or refusal is IPC_ERROR{reason} and the connection
+ * ends; after PICKUP_OK the client may send the next PICKUP_BEGIN.
+ */
+enum pickup_type {
+	PICKUP_BEGIN = IPC_TYPE_FIRST,
+	PICKUP_RCPTS,
+	PICKUP_CHUNK,
+	PICKUP_END,
+	PICKUP_OK,
+};
+/* PICKUP_F_* - BEGIN flags (the matching QFILE_F_* bits of the queue file). */
+#define PICKUP_F_8BITMIME 0x01u
+#define PICKUP_F_SMTPUTF8 0x04u
+#define PICKUP_F_RET_FULL 0x08u
+#define PICKUP_F_RET_HDRS 0x10u
+#define PICKUP_F_ALL 0x1du
+/* PICKUP_CHUNK_MAX - most content bytes in one CHUNK. */
+#define PICKUP_CHUNK_MAX (60 * 1024)
+/* PICKUP_RCPT_DATA_MAX - most bytes of recipients in one BEGIN or RCPTS. */
+#define PICKUP_RCPT_DATA_MAX (60 * 1024)
+extern const struct ipc_proto proto_pickup;
+
 /* proto_socket_path - $queue_directory/private/NAME (or public/) into buf. */
 struct buf;
 struct cfg;
