@@ -1,5 +1,6 @@
-# smtpd/module.mk - the SMTP server.  For now only the daemon-private
-# sources that unit tests and fuzz targets link; the smtpd program itself is
-# declared here once smtpd/smtpd.c exists.
+# smtpd/module.mk - the SMTP server, and the daemon-private sources that
+# unit tests and fuzz targets link.
 TEST_SRCS_test_smtpd_cmd := smtpd/smtpd_cmd.c
 TEST_SRCS_fuzz_smtpcmd := smtpd/smtpd_cmd.c
+TEST_SRCS_test_smtpd_data := smtpd/smtpd_data.c
+TEST_SRCS_fuzz_smtpdata := smtpd/smtpd_data.c
