@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "err.h"
 #include "log.h"
 #include "master.h"
 #include "mastercf.h"
@@ -113,8 +114,12 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 			p->avail = false;
 			svc->navail--;
 		} else if (in[i] != SERVER_STATUS_AVAIL && in[i] != SERVER_STATUS_FULL) {
-			log_warn("service %s: pid %ld: unknown status byte 0x%02x", p->service,
-				 (long)p->pid, (unsigned char)in[i]);
+			/* not a tern daemon: stop listening rather than flood the log */
+			log_warn("service %s: pid %ld: unknown status byte 0x%02x -- "
+				 "ignoring its status channel", p->service, (long)p->pid,
+				 (unsigned char)in[i]);
+			proc_close_status(p);
+			return;
 		}
 	}
 	if (svc != NULL && svc->navail == 0 && can_grow(svc) && !svc->m->stopping)
@@ -124,7 +129,8 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 /* child_exec - in the child: fds into place, signals reset, exec. */
 static void ATTR_NORETURN child_exec(struct master_svc *svc, int status_fd, char **argv)
 {
-	int top = 4 + (int)svc->nfds, tmp_status;
+	int top = 4 + (int)svc->nfds, tmp_status, exec_errno;
+	struct err err;
 	char nbuf[16];
 	sigset_t none;
 
@@ -146,7 +152,11 @@ static void ATTR_NORETURN child_exec(struct master_svc *svc, int status_fd, char
 	snprintf(nbuf, sizeof(nbuf), "%zu", svc->nfds);
 	setenv("TERN_LISTEN_FDS", nbuf, 1);
 	execv(argv[0], argv);
-	log_error("exec %s: %s", argv[0], strerror(errno));
+	exec_errno = errno;
+	/* the maillog's fd may have been one of 3.. replaced above */
+	if (log_reopen(&err) < 0 && log_set_file(NULL, &err) < 0)
+		_exit(127);
+	log_error("exec %s: %s", argv[0], strerror(exec_errno));
 	_exit(127);
 }
 
