@@ -158,6 +158,7 @@ static void setup_log(struct cfg *cfg, bool verbose, bool file_open_already)
 		log_fatal("%s", err.msg);
 	log_set_stderr(e != NULL && strcmp(e, "1") == 0);
 	log_set_debug(verbose || cfg_get_bool(cfg, "debug_logging"));
+	log_set_hostname(cfg_get(cfg, "myhostname"));
 }
 
 /* drop_privileges - first thing after the arguments (see header). */

@@ -147,6 +147,7 @@ static int log_open(struct cfg *cfg, uid_t uid, gid_t gid, struct err *err)
 {
 	const char *path = cfg_get(cfg, "maillog_file");
 
+	log_set_hostname(cfg_get(cfg, "myhostname"));
 	if (log_set_file(path, err) < 0)
 		return -1;
 	if (*path != '\0' && geteuid() == 0 && chown(path, uid, gid) < 0)
