@@ -1,0 +1,4 @@
+# local/module.mk - the local delivery agent (docs/local.md).
+TEST_SRCS_test_local_expand := local/local_expand.c
+TEST_SRCS_test_local_deliver := local/local_deliver.c local/local_command.c
+$(if $(wildcard local/local.c),$(eval $(call tern_program,libexec/tern/local,$(wildcard local/*.c))))
