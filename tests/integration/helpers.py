@@ -267,8 +267,11 @@ class Instance:
 
     # --- commands -------------------------------------------------------
     def tern(self, *args, input=None, timeout=60):
-        return run([sbin("tern"), "-c", self.dir, *args], input=input,
-                   timeout=timeout)
+        res = run([sbin("tern"), "-c", self.dir, *args], input=input,
+                  timeout=timeout)
+        if args[:1] == ("start",):
+            self.note_master()
+        return res
 
     def cmd(self, name, *args, input=None, timeout=60):
         """An admin command (postconf, postmap...) with -c DIR first."""
@@ -354,11 +357,22 @@ class Instance:
         assert pid is not None, f"no pid in {self.pid_file}"
         return pid
 
+    def is_our_master(self, pid):
+        """True if pid is alive and runs BUILD's master on this instance."""
+        argv = proc_cmdline(pid)
+        return (pid_alive(pid) and argv[:1] == [str(LIBEXEC / "master")]
+                and str(self.dir) in argv)
+
+    def note_master(self):
+        """Record the pid-file master (however it was started) for cleanup."""
+        pid = self.read_pid()
+        if pid and self.is_our_master(pid):
+            self.started_pids.add(pid)
+        return pid
+
     def start(self, check_ok=True):
         res = self.tern("start")
-        pid = self.read_pid()
-        if res.returncode == 0 and pid:
-            self.started_pids.add(pid)
+        pid = self.note_master()
         if check_ok:
             check(res, "tern start")
             assert pid and pid_alive(pid), \
@@ -372,7 +386,7 @@ class Instance:
 
     def note_children(self):
         for pid in self.started_pids:
-            if pid_alive(pid):
+            if self.is_our_master(pid):
                 self.seen_children.update(descendants_of(pid))
 
     def processes(self):
@@ -391,7 +405,8 @@ class Instance:
     def cleanup(self):
         """Stop what this harness started: tern stop, then SIGKILL leftovers
         (only recorded pids still running one of our programs)."""
-        alive = [p for p in self.started_pids if pid_alive(p)]
+        self.note_master()
+        alive = [p for p in self.started_pids if self.is_our_master(p)]
         if alive:
             try:
                 self.stop()

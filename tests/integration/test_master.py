@@ -30,7 +30,8 @@ def test_echod_session(running):
         assert c.echo("one") == "one\r\n"
         assert c.echo("two words") == "two words\r\n"
         c.send("QUIT\r\n")
-        wait_for(lambda: c.readline(timeout=5) == "", 5, what="EOF after QUIT")
+        assert c.readline(timeout=5).startswith("221 ")
+        assert c.readline(timeout=5) == "", "session open after QUIT"
 
 
 def test_killed_child_is_restarted(running):
@@ -189,3 +190,28 @@ def test_maillog_lines_have_postfix_shape(running):
     assert masters and all(int(m.group("pid")) == pid for m in masters)
     assert any("terminating" in m.group("text") for m in masters), \
         [m.group(0) for m in masters]
+
+
+def test_start_fails_cleanly_when_port_taken(instance):
+    inst = instance
+    port = inst.add_echod(7)
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen(1)
+        res = inst.start(check_ok=False)
+        assert res.returncode != 0, "start succeeded with its port taken"
+        assert str(port) in out(res), out(res)
+        pid = inst.read_pid()
+        assert pid is None or not pid_alive(pid), "master left running"
+    finally:
+        blocker.close()
+    inst.start()
+    wait_for(lambda: echo_ready(port), 15, what="echod after the port freed")
+
+
+def test_reload_and_stop_when_not_running(instance):
+    res = instance.tern("reload")
+    assert res.returncode != 0 and "not running" in out(res), out(res)
+    res = instance.tern("stop")
+    assert res.returncode != 0, out(res)
