@@ -1,0 +1,179 @@
+/*
+ * smtpd.h - what the smtpd source files share (folder-private): the
+ * settings read once from main.cf, the session record, and the entry
+ * points each file offers the others.
+ *   smtpd.c          main, server hooks, the session list, per-client counts
+ *   smtpd_session.c  the command state machine, replies, error accounting
+ *   smtpd_content.c  DATA and BDAT: raw input through smtpd_data, replies
+ *   smtpd_queue.c    the queue file: envelope, Received:, content, commit
+ *   smtpd_check.c    policy: relay control, recipient existence, limits
+ * See: docs/smtpd.md.
+ */
+#ifndef TERN_SMTPD_H
+#define TERN_SMTPD_H
+
+#include "sys.h"
+
+#include <sys/socket.h>
+
+#include "buf.h"
+#include "smtpd_cmd.h"
+#include "smtpd_data.h"
+
+struct cfg;
+struct event_base;
+struct evbuffer;
+struct loop_conn;
+struct loop_timer;
+struct qreceive;
+struct resolver;
+
+/* struct smtpd_conf - main.cf settings, read once by the init hook. */
+struct smtpd_conf {
+	struct cfg *cfg;
+	struct event_base *base;
+	struct resolver *resolver;
+	char *hostname;              /* myhostname */
+	char *origin;                /* myorigin (for <postmaster>) */
+	char *banner;                /* smtpd_banner */
+	char *queue_dir;
+	uint64_t size_limit;         /* message_size_limit; 0 none */
+	unsigned int rcpt_limit;
+	unsigned int soft_limit;
+	unsigned int hard_limit;
+	unsigned int error_sleep_ms;
+	unsigned int timeout_ms;     /* smtpd_timeout */
+	size_t line_max;             /* line_length_limit */
+	unsigned int conn_limit;     /* smtpd_client_connection_count_limit */
+	bool vrfy_disabled;
+	bool expn_enabled;
+	bool bare_lf_reject;         /* smtpd_forbid_bare_newline = reject */
+};
+
+/* struct smtpd_rcpt - one accepted recipient. */
+struct smtpd_rcpt {
+	char *addr;
+	char *orcpt_type;            /* NULL when no ORCPT */
+	char *orcpt;
+	unsigned int notify;         /* QFILE_NOTIFY_* */
+};
+
+/* Where input goes. */
+enum smtpd_phase {
+	SMTPD_PHASE_CMD,             /* command lines */
+	SMTPD_PHASE_DATA,            /* DATA content (raw) */
+	SMTPD_PHASE_BDAT,            /* a BDAT chunk (raw) */
+};
+
+/* SMTPD_NVERB - slots in the per-verb counters (index = enum smtpd_verb;
+ * SMTPD_VERB_NONE counts unknown commands). */
+#define SMTPD_NVERB (SMTPD_VERB_AUTH + 1)
+
+struct smtpd_session {
+	const struct smtpd_conf *conf;
+	struct loop_conn *conn;
+	struct loop_timer *idle;     /* smtpd_timeout */
+	struct loop_timer *sleep;    /* error replies delayed past the soft limit */
+	struct buf held;             /* the delayed reply */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char addr[64];               /* numeric client address */
+	unsigned int port;
+	const char *name;            /* client host name ("unknown" for now) */
+	struct buf helo;             /* "" before HELO/EHLO */
+	bool esmtp;
+	bool quit;
+	bool closing;
+	enum smtpd_verb last_verb;   /* for "timeout after X" */
+	struct smtpd_cmd cmd;
+	unsigned int errors;
+	unsigned int ok[SMTPD_NVERB], total[SMTPD_NVERB];
+	/* the transaction (MAIL .. end of data or RSET) */
+	bool in_mail;
+	struct buf sender;
+	struct buf envid;
+	bool has_envid;
+	unsigned int qflags;         /* QFILE_F_* */
+	bool utf8;                   /* MAIL said SMTPUTF8 */
+	struct smtpd_rcpt *rcpts;
+	size_t nrcpt, rcpt_cap;
+	/* content */
+	enum smtpd_phase phase;
+	struct qreceive *q;          /* the queue file, once content begins */
+	bool data_open;              /* data reader initialised */
+	struct smtpd_data data;
+	struct buf msgid;
+	bool bdat_seen;              /* this transaction used BDAT */
+	bool bdat_failed;            /* a BDAT of this transaction failed */
+	uint64_t bdat_left;          /* chunk bytes still to read */
+	bool bdat_last;
+	const char *bdat_error;      /* reply owed for the chunk being skipped */
+	struct smtpd_session *prev, *next;
+};
+
+/* ---- smtpd.c ---- */
+
+/* smtpd_session_unlink - take s off the session list and drop its client
+ * count (the session is being freed). */
+void smtpd_session_unlink(struct smtpd_session *s);
+
+/* ---- smtpd_session.c ---- */
+
+/* smtpd_session_start - greet (or refuse with reason, a whole reply line
+ * without CRLF, and close) a new session on fd; s is zeroed by the caller
+ * with conf, sa, salen, addr and port filled in. */
+void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse);
+/* smtpd_session_stop - a graceful stop: an idle session says 421 and closes. */
+void smtpd_session_stop(struct smtpd_session *s);
+/* smtpd_reply - queue one reply (text without CRLF; "250-" lines allowed
+ * in a multi-line reply written by one call with embedded CRLFs). */
+void smtpd_reply(struct smtpd_session *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* smtpd_reply_error - an error reply: counted toward the soft and hard
+ * limits (delayed past the soft one, 421 and close at the hard one). */
+void smtpd_reply_error(struct smtpd_session *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* smtpd_txn_reset - forget the transaction (RSET, HELO, after the data). */
+void smtpd_txn_reset(struct smtpd_session *s);
+/* smtpd_touch - input arrived: restart the idle timer. */
+void smtpd_touch(struct smtpd_session *s);
+/* smtpd_log_reject - "QID|NOQUEUE: reject: VERB from NAME[ADDR]: REPLY;
+ * from=<s> to=<r> proto=P helo=<h>" (rcpt may be NULL). */
+void smtpd_log_reject(struct smtpd_session *s, const char *qid, const char *verb,
+		      const char *reply, const char *rcpt);
+/* smtpd_proto - "ESMTP" after EHLO, else "SMTP". */
+const char *smtpd_proto(const struct smtpd_session *s);
+
+/* ---- smtpd_content.c ---- */
+
+/* smtpd_content_data - the DATA command (cmd parsed, verb counted). */
+void smtpd_content_data(struct smtpd_session *s);
+/* smtpd_content_bdat - the BDAT command. */
+void smtpd_content_bdat(struct smtpd_session *s);
+/* smtpd_content_input - raw-mode input (DATA or BDAT phase). */
+void smtpd_content_input(struct smtpd_session *s, struct evbuffer *in);
+/* smtpd_content_abort - drop content state (RSET, disconnect). */
+void smtpd_content_abort(struct smtpd_session *s);
+
+/* ---- smtpd_queue.c ---- */
+
+/* smtpd_queue_begin - create the queue file, write the envelope and the
+ * Received: header; -1 with err (logged by the caller). */
+int smtpd_queue_begin(struct smtpd_session *s, struct err *err) ATTR_WARN_UNUSED;
+/* smtpd_queue_sink - the smtpd_data sink writing into s->q. */
+extern const struct smtpd_data_sink smtpd_queue_sink;
+/* smtpd_queue_commit - finish the file, fsync it and its directory; 0 or
+ * -1 with err (the file is removed). */
+int smtpd_queue_commit(struct smtpd_session *s, struct err *err) ATTR_WARN_UNUSED;
+/* smtpd_queue_id - the queue ID, "NOQUEUE" before the file exists. */
+const char *smtpd_queue_id(const struct smtpd_session *s);
+
+/* ---- smtpd_check.c ---- */
+
+/* smtpd_check_rcpt - may addr (canonical) be a recipient of this client?
+ * 0, or -1 with err->msg the whole reply (550 5.1.1, 554 5.7.1, 451 4.3.0). */
+int smtpd_check_rcpt(struct smtpd_session *s, const char *addr, struct err *err)
+	ATTR_WARN_UNUSED;
+/* smtpd_check_expn - the EXPN reply for arg into reply_r (multi-line
+ * allowed); returns the reply code. */
+int smtpd_check_expn(struct smtpd_session *s, const char *arg, size_t len, struct buf *reply_r);
+
+#endif
