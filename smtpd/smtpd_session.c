@@ -69,7 +69,7 @@ static void session_close(struct smtpd_session *s)
 }
 
 /* reply_v - format one reply, CRLF appended, into out. */
-static void reply_v(struct buf *out, const char *fmt, va_list ap)
+static void ATTR_PRINTF(2, 0) reply_v(struct buf *out, const char *fmt, va_list ap)
 {
 	buf_vprintf(out, fmt, ap);
 	buf_add(out, "\r\n", 2);
