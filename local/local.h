@@ -172,4 +172,31 @@ int local_content_open(struct local_content *c, const struct local_msg *msg);
 void local_content_close(struct local_content *c);
 int local_content_next(void *ctx, struct buf *chunk_r, struct err *err);
 
+/* ---- requests (local_agent.c) ---- */
+
+struct ipc_conn;
+
+/* The daemon's state, built once by the init hook. */
+struct local_agent {
+	struct cfg *cfg;
+	struct resolver *resolver;
+	struct local_lookup ops;      /* over resolver */
+	struct local_limits lim;
+	long command_time_limit;      /* seconds */
+};
+
+/* local_status_fn - report one recipient's result (DELIVER_STATUS). */
+typedef void local_status_fn(struct ipc_conn *conn, uint32_t reqid, off_t offset,
+			     const struct local_result *r);
+
+/* local_agent_request - deliver the n recipients at offs of queue file
+ * QUEUE/QID: expand, deliver, record (mark DONE, defer/bounce logs), log
+ * and report each through status_fn.  qid and queue are validated. */
+void local_agent_request(struct local_agent *a, const char *qid, const char *queue,
+			 const off_t *offs, size_t n, local_status_fn *status_fn,
+			 struct ipc_conn *conn, uint32_t reqid);
+
+/* local_format_delay - seconds as Postfix prints them: "0.12", "3.5", "75". */
+void local_format_delay(struct buf *out, double secs);
+
 #endif
