@@ -5,3 +5,7 @@ $(foreach c,$(ADMIN_CMDS),$(if $(wildcard admin/$(c).c),\
 	$(eval $(call tern_program,sbin/$(c),$(wildcard admin/$(c).c admin/$(c)_*.c)))))
 $(if $(wildcard admin/postalias.c),$(eval $(call tern_link,sbin/newaliases,postalias)))
 $(if $(wildcard admin/postqueue.c),$(eval $(call tern_link,sbin/mailq,postqueue)))
+# sendmail shares the header code of pickup, smtpd's command parser (-bs)
+# and the queue listing and flush of postqueue (-bp, -q).
+$(BUILD)/sbin/sendmail: $(BUILD)/obj/pickup/pickup_hdr.o $(BUILD)/obj/smtpd/smtpd_cmd.o \
+	$(BUILD)/obj/admin/postqueue_show.o $(BUILD)/obj/admin/postqueue_flush.o

@@ -77,7 +77,7 @@ static int refuse(struct pickup_conn *pc, const char *reason)
 {
 	pickup_msg_free(&pc->msg);
 	pc->state = PS_IDLE;
-	return ipc_reject(pc->conn, "uid %lu: %s", (unsigned long)pc->uid, reason);
+	return ipc_reject(pc->conn, "%s", reason);
 }
 
 /* on_begin - PICKUP_BEGIN: a new message. */

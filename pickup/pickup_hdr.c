@@ -149,6 +149,22 @@ int pickup_hdr_rcpts(const char *hdr, size_t hdr_len, addr_header_fn *fn, void *
 	return 0;
 }
 
+int pickup_addr_parse(const char *s, size_t len, bool sender, struct buf *out_r,
+		      struct err *err)
+{
+	int flags = ADDR_LOCAL_OK | ADDR_UTF8 | (sender ? ADDR_SENDER : 0);
+
+	if (len >= 2 && s[0] == '<' && s[len - 1] == '>') {
+		s++;
+		len -= 2;
+	}
+	if (len == 0) {
+		buf_reset(out_r);
+		return sender ? 0 : addr_parse_mailbox(s, len, flags, NULL, out_r, err);
+	}
+	return addr_parse_mailbox(s, len, flags, NULL, out_r, err);
+}
+
 void pickup_hdr_date(time_t t, struct buf *out)
 {
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };

@@ -53,6 +53,13 @@ int pickup_hdr_scan(const char *data, size_t len, bool at_eof, struct pickup_hdr
 int pickup_hdr_rcpts(const char *hdr, size_t hdr_len, addr_header_fn *fn, void *ctx,
 		     struct buf *out_r, struct err *err) ATTR_WARN_UNUSED;
 
+/* pickup_addr_parse - one address as a local user gives it (command line,
+ * -f, BEGIN): a mailbox with or without <>, its domain optional; "" and
+ * "<>" are the null sender when sender is true.  The canonical form (no
+ * domain added) goes to out_r; -1 with lib/addr's reply text in err. */
+int pickup_addr_parse(const char *s, size_t len, bool sender, struct buf *out_r,
+		      struct err *err) ATTR_WARN_UNUSED;
+
 /* pickup_hdr_date - append t as an RFC 5322 date-time in local time,
  * "Mon, 1 Jan 2024 10:00:00 +0100 (CET)". */
 void pickup_hdr_date(time_t t, struct buf *out);

@@ -82,15 +82,13 @@ static void qualify(struct cfg *cfg, const char *s, size_t len, struct buf *out)
 		buf_printf(out, "@%s", cfg_get(cfg, "myorigin"));
 }
 
-/* parse_addr - one address from the client: a path with or without <>,
- * a bare local part allowed; canonical and qualified into out. */
+/* parse_addr - one address from the client (pickup_addr_parse), with
+ * "@$myorigin" added when it has no domain; into out. */
 static int parse_addr(struct cfg *cfg, const char *s, size_t len, bool sender, struct buf *out,
 		      struct err *err)
 {
 	struct buf canon = BUF_INIT;
-	int flags = ADDR_BARE_OK | ADDR_LOCAL_OK | ADDR_UTF8 |
-		    (sender ? ADDR_NULL_OK | ADDR_SENDER : 0);
-	int rc = addr_parse_path(s, len, flags, NULL, &canon, NULL, err);
+	int rc = pickup_addr_parse(s, len, sender, &canon, err);
 
 	if (rc == 0)
 		qualify(cfg, canon.data != NULL ? canon.data : "", canon.len, out);
