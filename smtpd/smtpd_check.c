@@ -62,8 +62,9 @@ int smtpd_check_expn(struct smtpd_session *s, const char *arg, size_t len, struc
 	size_t n = 0;
 	int rc;
 
-	if (addr_parse_path(arg, len, ADDR_BARE_OK | ADDR_POSTMASTER_OK, NULL, &addr, NULL,
-			    &err) < 0) {
+	if ((len > 0 && arg[0] == '<'
+		     ? addr_parse_path(arg, len, ADDR_POSTMASTER_OK, NULL, &addr, NULL, &err)
+		     : addr_parse_mailbox(arg, len, ADDR_LOCAL_OK, NULL, &addr, &err)) < 0) {
 		buf_sets(reply_r, "501 5.5.4 Syntax: EXPN list");
 		buf_deinit(&addr);
 		return 501;
