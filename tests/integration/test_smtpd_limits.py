@@ -163,3 +163,21 @@ def test_connection_count_limit(mx):
     time.sleep(0.5)
     with greet(mx.port) as c:
         assert c.cmd("QUIT") == "221 2.0.0 Bye"
+
+
+def test_reload_retires_idle_sessions_with_421():
+    made = Made()
+    try:
+        with greet(made.port) as idle, greet(made.port) as busy:
+            assert busy.cmd("MAIL FROM:<>") == "250 2.1.0 Ok"
+            assert made.inst.tern("reload").returncode == 0
+            assert idle.reply() == "421 4.3.2 mx.example.test Service shutting down"
+            assert idle.closed()
+            # a transaction under way may finish; then the session goes
+            assert busy.cmd("RCPT TO:<postmaster@example.test>") == "250 2.1.5 Ok"
+            assert busy.cmd("RSET") == "250 2.0.0 Ok"
+            assert busy.cmd("NOOP") == "421 4.3.2 mx.example.test Service shutting down"
+        with greet(made.port) as fresh:
+            assert fresh.cmd("QUIT") == "221 2.0.0 Bye"
+    finally:
+        made.close()
