@@ -27,7 +27,7 @@
 /* maildir_seq - deliveries made by this process (the Q<n> part). */
 static unsigned long maildir_seq;
 
-static const char *const maildir_subdirs[] = { "tmp", "new", "cur" };
+static const char *const maildir_subdirs[] = {"tmp", "new", "cur"};
 
 int maildir_create(const char *path, uid_t uid, gid_t gid, struct err *err)
 {
@@ -61,8 +61,7 @@ void maildir_tmp_name(struct buf *out, const struct timeval *tv, unsigned long p
 		      unsigned long seq, const char *host)
 {
 	buf_reset(out);
-	buf_printf(out, "%lld.M%ldP%luQ%lu.", (long long)tv->tv_sec, (long)tv->tv_usec, pid,
-		   seq);
+	buf_printf(out, "%lld.M%ldP%luQ%lu.", (long long)tv->tv_sec, (long)tv->tv_usec, pid, seq);
 	maildir_host_escape(out, host);
 }
 
@@ -135,7 +134,7 @@ static int open_sub(int dfd, const char *path, const char *name, struct err *err
 	if (fd < 0)
 		err_set_code(err, errno, "open %s/%s: %s", path, name,
 			     errno == ELOOP || errno == ENOTDIR ? "not a directory (symlink?)"
-								 : strerror(errno));
+								: strerror(errno));
 	return fd;
 }
 
@@ -160,8 +159,8 @@ static int write_body(int fd, const void *prefix, size_t prefix_len, maildir_sou
 	return rc;
 }
 
-int maildir_deliver(const char *path, const void *prefix, size_t prefix_len,
-		    maildir_source_fn *src, void *ctx, struct buf *name_r, struct err *err)
+int maildir_deliver(const char *path, const void *prefix, size_t prefix_len, maildir_source_fn *src,
+		    void *ctx, struct buf *name_r, struct err *err)
 {
 	char host[256];
 	struct buf tmp_name = BUF_INIT;
@@ -176,7 +175,7 @@ int maildir_deliver(const char *path, const void *prefix, size_t prefix_len,
 	if (dfd < 0) {
 		err_set_code(err, errno, "open %s: %s", path,
 			     errno == ELOOP || errno == ENOTDIR ? "not a directory (symlink?)"
-								 : strerror(errno));
+								: strerror(errno));
 		goto out;
 	}
 	if ((tfd = open_sub(dfd, path, "tmp", err)) < 0 ||

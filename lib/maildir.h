@@ -37,9 +37,8 @@ typedef int maildir_source_fn(void *ctx, struct buf *chunk_r, struct err *err);
  * The final name (without directory) goes to name_r.  On any failure the
  * tmp file is removed and nothing appears in new/.  path and its tmp/ and
  * new/ must not be symlinks.  -1 with err (err->code is the errno, or 0). */
-int maildir_deliver(const char *path, const void *prefix, size_t prefix_len,
-		    maildir_source_fn *src, void *ctx, struct buf *name_r, struct err *err)
-	ATTR_WARN_UNUSED;
+int maildir_deliver(const char *path, const void *prefix, size_t prefix_len, maildir_source_fn *src,
+		    void *ctx, struct buf *name_r, struct err *err) ATTR_WARN_UNUSED;
 
 /* maildir_host_escape - append host to out with '/' as \057 and ':' as
  * \072 (the Maildir spec's rule for the host part of a name). */

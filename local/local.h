@@ -20,7 +20,7 @@ struct qfile_env;
 /* ---- expansion (local_expand.c) ---- */
 
 /* Where a final destination came from decides what it may be. */
-#define LOCAL_ALLOW_ALIAS 0x1u   /* the alias database itself */
+#define LOCAL_ALLOW_ALIAS 0x1u	 /* the alias database itself */
 #define LOCAL_ALLOW_INCLUDE 0x2u /* a :include: file */
 
 enum local_dest_kind {
@@ -34,18 +34,18 @@ enum local_dest_kind {
 struct local_dest {
 	enum local_dest_kind kind;
 	char *target;
-	char *sender;      /* envelope sender of this copy ("" for <>) */
-	char *via;         /* the alias address that produced it (or the
-			    * recipient itself) */
-	int result;        /* LOCAL_DEST_ERROR: DELIVER_BOUNCE or DELIVER_DEFER */
-	char dsn[8];       /* LOCAL_DEST_ERROR: "5.4.6" */
-	char *reason;      /* LOCAL_DEST_ERROR: human-readable text */
+	char *sender; /* envelope sender of this copy ("" for <>) */
+	char *via;    /* the alias address that produced it (or the
+		       * recipient itself) */
+	int result;   /* LOCAL_DEST_ERROR: DELIVER_BOUNCE or DELIVER_DEFER */
+	char dsn[8];  /* LOCAL_DEST_ERROR: "5.4.6" */
+	char *reason; /* LOCAL_DEST_ERROR: human-readable text */
 };
 
 struct local_expansion {
 	struct local_dest *dests;
 	size_t n, cap;
-	int result;        /* DELIVER_OK, or the whole recipient failed */
+	int result; /* DELIVER_OK, or the whole recipient failed */
 	char dsn[8];
 	struct buf reason;
 };
@@ -77,8 +77,8 @@ struct local_limits {
  * destinations (some may be LOCAL_DEST_ERROR: a loop, a refused command, a
  * failed lookup of one member), or DELIVER_BOUNCE/DEFER with dsn and reason
  * when the recipient as a whole fails (an expansion limit). */
-void local_expand(const struct local_limits *lim, const struct local_lookup *ops,
-		  const char *rcpt, const char *sender, struct local_expansion *exp_r);
+void local_expand(const struct local_limits *lim, const struct local_lookup *ops, const char *rcpt,
+		  const char *sender, struct local_expansion *exp_r);
 void local_expansion_deinit(struct local_expansion *exp);
 
 /* local_alias_split - split an alias value (or a line of an include file)
@@ -90,36 +90,35 @@ char **local_alias_split(const char *value, size_t *n_r);
 
 /* local_allow_parse - "alias, include" (or "" / "none") into a
  * LOCAL_ALLOW_* mask; -1 with err for an unknown word. */
-int local_allow_parse(const char *value, unsigned int *mask_r, struct err *err)
-	ATTR_WARN_UNUSED;
+int local_allow_parse(const char *value, unsigned int *mask_r, struct err *err) ATTR_WARN_UNUSED;
 
 /* local_addr_norm - canonical form of an element naming an address: a
  * bare local part gets "@domain"; -1 with err when it is no address. */
-int local_addr_norm(const char *elem, const char *domain, struct buf *out, struct err *err)
-	ATTR_WARN_UNUSED;
+int local_addr_norm(const char *elem, const char *domain, struct buf *out,
+		    struct err *err) ATTR_WARN_UNUSED;
 
 /* ---- delivery (local_deliver.c, local_forward.c) ---- */
 
 /* The outcome of one delivery attempt. */
 struct local_result {
-	int result;        /* DELIVER_OK / DEFER / BOUNCE */
+	int result; /* DELIVER_OK / DEFER / BOUNCE */
 	char dsn[8];
-	struct buf text;   /* "delivered to maildir", or the failure */
+	struct buf text; /* "delivered to maildir", or the failure */
 };
 
 /* The message being delivered: the queue file and what was read of it. */
 struct local_msg {
 	const char *queue_id;
-	int fd;                       /* the queue file, open read-write */
+	int fd; /* the queue file, open read-write */
 	const struct qfile_env *env;
-	char **delivered_to;          /* Delivered-To values already present
-				       * (lower-case, NULL-terminated) */
+	char **delivered_to; /* Delivered-To values already present
+			      * (lower-case, NULL-terminated) */
 	size_t n_delivered_to;
 };
 
 /* local_set_result - fill r (text formatted). */
-void local_set_result(struct local_result *r, int result, const char *dsn, const char *fmt,
-		      ...) ATTR_PRINTF(4, 5);
+void local_set_result(struct local_result *r, int result, const char *dsn, const char *fmt, ...)
+	ATTR_PRINTF(4, 5);
 
 /* local_delivered_to_scan - read the header of the message and collect
  * its Delivered-To values into msg (lower-cased).  -1 with err when the
@@ -154,14 +153,13 @@ void local_env_sanitize(struct buf *out, const char *s);
 /* local_command_status - map a wait(2) status, a timeout flag and the
  * command's output to a result (EX_TEMPFAIL, EX_OSERR, EX_IOERR and signals
  * defer; other non-zero exits bounce; exit 0 is delivered). */
-void local_command_status(int status, bool timed_out, const char *output,
-			  struct local_result *r);
+void local_command_status(int status, bool timed_out, const char *output, struct local_result *r);
 
 /* local_forward - re-inject msg for the n addresses rcpts with envelope
  * sender, prepending Delivered-To: orig; the new queue ID to id_r. */
 int local_forward(struct cfg *cfg, const struct local_msg *msg, const char *orig,
-		  const char *sender, char **rcpts, size_t n, struct buf *id_r, struct err *err)
-	ATTR_WARN_UNUSED;
+		  const char *sender, char **rcpts, size_t n, struct buf *id_r,
+		  struct err *err) ATTR_WARN_UNUSED;
 
 /* local_content_source - a maildir_source_fn-compatible reader of the
  * message content (ctx: struct local_content). */
@@ -180,9 +178,9 @@ struct ipc_conn;
 struct local_agent {
 	struct cfg *cfg;
 	struct resolver *resolver;
-	struct local_lookup ops;      /* over resolver */
+	struct local_lookup ops; /* over resolver */
 	struct local_limits lim;
-	long command_time_limit;      /* seconds */
+	long command_time_limit; /* seconds */
 };
 
 /* local_status_fn - report one recipient's result (DELIVER_STATUS). */

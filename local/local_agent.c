@@ -81,7 +81,7 @@ static double tv_diff(const struct timeval *a, const struct timeval *b)
 static void log_result(const struct req *q, const char *to, const char *orig_to,
 		       const struct local_result *r)
 {
-	static const char *const words[] = { "sent", "deferred", "bounced" };
+	static const char *const words[] = {"sent", "deferred", "bounced"};
 	struct buf d = BUF_INIT;
 	struct timeval now;
 
@@ -199,7 +199,7 @@ static void deliver_mailbox(struct req *q, const char *addr, const char *sender,
 static void deliver_dests(struct req *q, const struct qfile_rcpt *rcpt,
 			  const struct local_expansion *exp, struct local_result *final)
 {
-	struct local_result r = { DELIVER_OK, "", BUF_INIT };
+	struct local_result r = {DELIVER_OK, "", BUF_INIT};
 	struct fwd_group *groups = NULL;
 	size_t ng = 0;
 	struct buf id = BUF_INIT;
@@ -307,7 +307,7 @@ static void record(struct req *q, const struct qfile_rcpt *rcpt, struct local_re
 	int dfd = -1;
 
 	if (r->result != DELIVER_OK) {
-		struct defer_log_entry e = { 0 };
+		struct defer_log_entry e = {0};
 
 		if (rcpt->orcpt_type[0] != '\0')
 			buf_printf(&orcpt, "%s;%s", rcpt->orcpt_type, rcpt->orcpt);
@@ -371,8 +371,8 @@ void local_agent_request(struct local_agent *a, const char *qid, const char *que
 			 const off_t *offs, size_t n, local_status_fn *status_fn,
 			 struct ipc_conn *conn, uint32_t reqid)
 {
-	struct req q = { .a = a, .qid = qid };
-	struct local_result r = { DELIVER_OK, "", BUF_INIT };
+	struct req q = {.a = a, .qid = qid};
+	struct local_result r = {DELIVER_OK, "", BUF_INIT};
 	struct err err;
 	bool ok;
 

@@ -86,7 +86,7 @@ void local_command_status(int status, bool timed_out, const char *output, struct
 static void child_exec(int in_fd, int out_fd, const char *cmd, char **envp) ATTR_NORETURN;
 static void child_exec(int in_fd, int out_fd, const char *cmd, char **envp)
 {
-	char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
+	char *argv[] = {(char *)"sh", (char *)"-c", (char *)cmd, NULL};
 
 	setpgid(0, 0);
 	signal(SIGPIPE, SIG_DFL);
@@ -135,7 +135,7 @@ static bool pump(const struct local_msg *msg, const char *prefix, int wfd, int r
 	buf_sets(&chunk, prefix);
 	local_content_open(&c, msg);
 	while (rfd >= 0) {
-		struct pollfd p[2] = { { rfd, POLLIN, 0 }, { writing ? wfd : -1, POLLOUT, 0 } };
+		struct pollfd p[2] = {{rfd, POLLIN, 0}, {writing ? wfd : -1, POLLOUT, 0}};
 		int left = ms_left(deadline);
 
 		if (left == 0) {
@@ -162,7 +162,8 @@ static bool pump(const struct local_msg *msg, const char *prefix, int wfd, int r
 				off = 0;
 				if (more <= 0) {
 					if (more < 0)
-						log_warn("%s: read content: %s", msg->queue_id, err.msg);
+						log_warn("%s: read content: %s", msg->queue_id,
+							 err.msg);
 					writing = false;
 					close(wfd);
 					continue;
@@ -189,7 +190,7 @@ void local_deliver_command(const struct local_msg *msg, const char *cmd, const c
 			   const char *orig_rcpt, const char *sender, long time_limit,
 			   struct local_result *r)
 {
-	int in[2] = { -1, -1 }, outp[2] = { -1, -1 };
+	int in[2] = {-1, -1}, outp[2] = {-1, -1};
 	char *envp[12];
 	size_t n = 0;
 	const char *at = strrchr(rcpt, '@');

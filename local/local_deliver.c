@@ -77,8 +77,8 @@ static void add_delivered_to(struct local_msg *msg, const char *field, size_t le
 
 	buf_add(&v, field, len);
 	s = str_trim(v.data + 13); /* after "Delivered-To:" */
-	msg->delivered_to = xreallocarray(msg->delivered_to, msg->n_delivered_to + 2,
-					  sizeof(char *));
+	msg->delivered_to =
+		xreallocarray(msg->delivered_to, msg->n_delivered_to + 2, sizeof(char *));
 	msg->delivered_to[msg->n_delivered_to++] = str_lower(xstrdup(s));
 	msg->delivered_to[msg->n_delivered_to] = NULL;
 	buf_deinit(&v);
@@ -201,7 +201,8 @@ void local_deliver_maildir(struct cfg *cfg, const struct local_msg *msg, const c
 	buf_sets(&dom, buf_cstr(&path));
 	slash = strrchr(dom.data, '/');
 	*slash = '\0';
-	if ((access(base, F_OK) < 0 && safefile_mkdir(base, 0700, (uid_t)-1, (gid_t)-1, &err) < 0) ||
+	if ((access(base, F_OK) < 0 &&
+	     safefile_mkdir(base, 0700, (uid_t)-1, (gid_t)-1, &err) < 0) ||
 	    safefile_mkdir(dom.data, 0700, (uid_t)-1, (gid_t)-1, &err) < 0 ||
 	    maildir_create(buf_cstr(&path), (uid_t)-1, (gid_t)-1, &err) < 0) {
 		local_set_result(r, DELIVER_DEFER, "4.2.0", "cannot create maildir: %s", err.msg);
@@ -209,8 +210,8 @@ void local_deliver_maildir(struct cfg *cfg, const struct local_msg *msg, const c
 	}
 	header_prefix(&prefix, sender, addr);
 	local_content_open(&c, msg);
-	if (maildir_deliver(buf_cstr(&path), prefix.data, prefix.len, local_content_next, &c,
-			    &name, &err) < 0)
+	if (maildir_deliver(buf_cstr(&path), prefix.data, prefix.len, local_content_next, &c, &name,
+			    &err) < 0)
 		local_set_result(r, DELIVER_DEFER, "4.2.0", "maildir delivery failed: %s", err.msg);
 	else
 		local_set_result(r, DELIVER_OK, "2.0.0", "delivered to maildir");
@@ -270,7 +271,7 @@ static void mbox_quote(struct buf *out, struct buf *pending, bool *collecting, c
 /* lock_file - fcntl write lock, retried for LOCAL_LOCK_TRIES seconds. */
 static int lock_file(int fd)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 
 	for (int i = 0; i < LOCAL_LOCK_TRIES * 10; i++) {
 		if (fcntl(fd, F_SETLK, &fl) == 0)
@@ -300,13 +301,13 @@ void local_deliver_file(const struct local_msg *msg, const char *path, const cha
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		local_set_result(r, errno == ELOOP ? DELIVER_BOUNCE : DELIVER_DEFER,
-				 errno == ELOOP ? "5.2.0" : "4.2.0", "cannot open file %s: %s", path,
-				 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+				 errno == ELOOP ? "5.2.0" : "4.2.0", "cannot open file %s: %s",
+				 path, errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		local_set_result(r, DELIVER_BOUNCE, "5.2.0", "cannot deliver to %s: not a regular file",
-				 path);
+		local_set_result(r, DELIVER_BOUNCE, "5.2.0",
+				 "cannot deliver to %s: not a regular file", path);
 		close(fd);
 		return;
 	}

@@ -36,10 +36,10 @@ struct exp_state {
 	const struct local_limits *lim;
 	const struct local_lookup *ops;
 	struct local_expansion *exp;
-	char **chain;        /* addresses (and :include: names) being expanded */
+	char **chain; /* addresses (and :include: names) being expanded */
 	size_t chain_n, chain_cap;
 	unsigned int va_count;
-	bool stop;           /* the recipient failed as a whole */
+	bool stop; /* the recipient failed as a whole */
 };
 
 /* Flags of expand_final. */
@@ -104,10 +104,10 @@ static struct local_dest *add_dest(struct exp_state *st, enum local_dest_kind ki
 }
 
 /* add_error - a member that cannot be delivered. */
-static void add_error(struct exp_state *st, const char *target, const char *sender,
-		      int result, const char *dsn, const char *fmt, ...) ATTR_PRINTF(6, 7);
-static void add_error(struct exp_state *st, const char *target, const char *sender,
-		      int result, const char *dsn, const char *fmt, ...)
+static void add_error(struct exp_state *st, const char *target, const char *sender, int result,
+		      const char *dsn, const char *fmt, ...) ATTR_PRINTF(6, 7);
+static void add_error(struct exp_state *st, const char *target, const char *sender, int result,
+		      const char *dsn, const char *fmt, ...)
 {
 	struct local_dest *d = add_dest(st, LOCAL_DEST_ERROR, target, sender, target);
 	struct buf text = BUF_INIT;
@@ -211,7 +211,8 @@ char **local_alias_split(const char *value, size_t *n_r)
 			len--;
 		/* "|cmd with spaces", "/path", ":include:/path" lose their quotes */
 		if (len >= 2 && start[0] == '"' && start[len - 1] == '"' &&
-		    (start[1] == '|' || start[1] == '/' || strncmp(start + 1, ":include:", 9) == 0)) {
+		    (start[1] == '|' || start[1] == '/' ||
+		     strncmp(start + 1, ":include:", 9) == 0)) {
 			start++;
 			len -= 2;
 		}
@@ -237,7 +238,8 @@ int local_allow_parse(const char *value, unsigned int *mask_r, struct err *err)
 		else if (strcmp(words[i], "include") == 0)
 			mask |= LOCAL_ALLOW_INCLUDE;
 		else if (strcmp(words[i], "none") != 0)
-			rc = err_set(err, "unknown class \"%s\" (alias, include or none)", words[i]);
+			rc = err_set(err, "unknown class \"%s\" (alias, include or none)",
+				     words[i]);
 	}
 	str_split_free(&words);
 	if (rc == 0)
@@ -347,8 +349,8 @@ static void expand_elements(struct exp_state *st, char **elems, unsigned int ori
 
 /* owner_sender - owner-NAME@domain when that alias exists (the list's
  * bounces go to its owner); the sender unchanged otherwise. */
-static int owner_sender(struct exp_state *st, const char *addr, const char *sender,
-			struct buf *out, struct err *err)
+static int owner_sender(struct exp_state *st, const char *addr, const char *sender, struct buf *out,
+			struct err *err)
 {
 	struct buf key = BUF_INIT, value = BUF_INIT;
 	int rc;
@@ -469,10 +471,10 @@ static void expand(struct exp_state *st, const char *addr, const char *sender,
 	chain_pop(st);
 }
 
-void local_expand(const struct local_limits *lim, const struct local_lookup *ops,
-		  const char *rcpt, const char *sender, struct local_expansion *exp_r)
+void local_expand(const struct local_limits *lim, const struct local_lookup *ops, const char *rcpt,
+		  const char *sender, struct local_expansion *exp_r)
 {
-	struct exp_state st = { lim, ops, exp_r, NULL, 0, 0, 0, false };
+	struct exp_state st = {lim, ops, exp_r, NULL, 0, 0, 0, false};
 
 	memset(exp_r, 0, sizeof(*exp_r));
 	exp_r->result = DELIVER_OK;

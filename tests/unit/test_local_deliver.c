@@ -63,7 +63,7 @@ static void make_msg(struct fixture *f, const char *content)
 {
 	char path[128];
 	struct qfile_writer *w;
-	struct timeval tv = { 1700000000, 0 };
+	struct timeval tv = {1700000000, 0};
 	struct err err;
 
 	snprintf(path, sizeof(path), "%s/q", dir);
@@ -153,7 +153,7 @@ static void test_maildir(void **state)
 {
 	struct fixture f;
 	struct cfg *cfg = cfg_new_defaults(dir);
-	struct local_result r = { 0, "", BUF_INIT };
+	struct local_result r = {0, "", BUF_INIT};
 	struct buf data = BUF_INIT;
 	char p[400];
 	DIR *d;
@@ -176,8 +176,9 @@ static void test_maildir(void **state)
 	closedir(d);
 	assert_int_equal(n, 1);
 	slurp(p, &data);
-	assert_string_equal(buf_cstr(&data), "Return-Path: <s@x.test>\nDelivered-To: Bob@example.test\n"
-					     "Delivered-To: loop@example.test\nSubject: s\n\nbody\n");
+	assert_string_equal(buf_cstr(&data),
+			    "Return-Path: <s@x.test>\nDelivered-To: Bob@example.test\n"
+			    "Delivered-To: loop@example.test\nSubject: s\n\nbody\n");
 	local_deliver_maildir(cfg, &f.msg, "loop@example.test", "s@x.test", &r);
 	assert_int_equal(r.result, DELIVER_BOUNCE);
 	assert_string_equal(r.dsn, "5.4.6");
@@ -193,7 +194,7 @@ static void test_maildir(void **state)
 static void test_mbox(void **state)
 {
 	struct fixture f;
-	struct local_result r = { 0, "", BUF_INIT };
+	struct local_result r = {0, "", BUF_INIT};
 	struct buf data = BUF_INIT;
 	char p[128], link_[128];
 	const char *body;
@@ -224,7 +225,7 @@ static void test_mbox(void **state)
 static void test_command(void **state)
 {
 	struct fixture f;
-	struct local_result r = { 0, "", BUF_INIT };
+	struct local_result r = {0, "", BUF_INIT};
 	struct buf data = BUF_INIT, cmd = BUF_INIT;
 	char p[128];
 
@@ -235,8 +236,9 @@ static void test_command(void **state)
 			      10, &r);
 	assert_int_equal(r.result, DELIVER_OK);
 	slurp(p, &data);
-	assert_string_equal(buf_cstr(&data), "Return-Path: <x$(id)`y`@s.test>\nDelivered-To: l@b.test\n"
-					     "Subject: s\n\nbody\nx__id__y_@s.test|l@b.test|o@b.test\n");
+	assert_string_equal(buf_cstr(&data),
+			    "Return-Path: <x$(id)`y`@s.test>\nDelivered-To: l@b.test\n"
+			    "Subject: s\n\nbody\nx__id__y_@s.test|l@b.test|o@b.test\n");
 	local_deliver_command(&f.msg, "echo no such list; exit 67", "l@b.test", "o@b.test", "s@x",
 			      10, &r);
 	assert_int_equal(r.result, DELIVER_BOUNCE);
@@ -257,7 +259,7 @@ static void test_command(void **state)
 
 static void test_status_map(void **state)
 {
-	struct local_result r = { 0, "", BUF_INIT };
+	struct local_result r = {0, "", BUF_INIT};
 
 	local_command_status(0, false, "", &r);
 	assert_int_equal(r.result, DELIVER_OK);

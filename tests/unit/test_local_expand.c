@@ -83,12 +83,12 @@ static const struct local_limits default_limits = {
 /* run - expand rcpt with the given tables; the destinations are rendered
  * one per line as "KIND target <sender>" (errors "ERROR target dsn reason")
  * into out. */
-static int run(const char *va, const char *al, const struct local_limits *lim,
-	       const char *rcpt, const char *sender, struct buf *out, const char *tempfail)
+static int run(const char *va, const char *al, const struct local_limits *lim, const char *rcpt,
+	       const char *sender, struct buf *out, const char *tempfail)
 {
-	struct fake f = { NULL, NULL, tempfail };
-	struct local_lookup ops = { fake_va, fake_alias, fake_domain, &f };
-	static const char *const kinds[] = { "MAILBOX", "FORWARD", "COMMAND", "FILE", "ERROR" };
+	struct fake f = {NULL, NULL, tempfail};
+	struct local_lookup ops = {fake_va, fake_alias, fake_domain, &f};
+	static const char *const kinds[] = {"MAILBOX", "FORWARD", "COMMAND", "FILE", "ERROR"};
 	struct local_expansion exp;
 	struct err err;
 	int result;
@@ -128,55 +128,56 @@ struct exp_case {
 };
 
 static const struct exp_case cases[] = {
-	{ "plain mailbox", NULL, NULL, "bob@virt.test", "s@x.test",
-	  "MAILBOX bob@virt.test <s@x.test>\n" },
-	{ "remote recipient", NULL, NULL, "bob@far.test", "s@x.test",
-	  "FORWARD bob@far.test <s@x.test>\n" },
-	{ "virtual alias across domains",
-	  "inline:{ {bob@virt.test = bob@b.test, bob@far.test} }", NULL, "bob@virt.test", "s@x",
-	  "MAILBOX bob@b.test <s@x>\nFORWARD bob@far.test <s@x>\n" },
-	{ "virtual alias self stops rewriting",
-	  "inline:{ {al@virt.test = al@virt.test, copy@far.test}, @virt.test=catch@b.test }", NULL,
-	  "al@virt.test", "s@x", "MAILBOX al@virt.test <s@x>\nFORWARD copy@far.test <s@x>\n" },
-	{ "catch-all", "inline:{ @virt.test=catch@b.test }", NULL, "who@virt.test", "s@x",
-	  "MAILBOX catch@b.test <s@x>\n" },
-	{ "virtual alias chain", "inline:{ a@virt.test=b@virt.test, b@virt.test=c@b.test }", NULL,
-	  "a@virt.test", "s@x", "MAILBOX c@b.test <s@x>\n" },
-	{ "virtual alias loop", "inline:{ a@virt.test=b@virt.test, b@virt.test=a@virt.test }",
-	  NULL, "a@virt.test", "s@x", "ERROR a@virt.test 5.4.6 mail forwarding loop for a@virt.test\n" },
-	{ "nested aliases", NULL,
-	  "inline:{ {staff = team, carol}, {team = dave, erin@b.test} }", "staff@virt.test", "s@x",
-	  "MAILBOX dave@virt.test <s@x>\nMAILBOX erin@b.test <s@x>\nMAILBOX carol@virt.test <s@x>\n" },
-	{ "alias on a local domain", NULL, "inline:{ root=admin@virt.test }", "root@local.test",
-	  "s@x", "MAILBOX admin@virt.test <s@x>\n" },
-	{ "alias loop", NULL, "inline:{ a=b, b=a }", "a@virt.test", "s@x",
-	  "ERROR a@virt.test 5.4.6 mail forwarding loop for a@virt.test\n" },
-	{ "alias names itself", NULL, "inline:{ {bob = bob, x@far.test} }", "bob@virt.test", "s@x",
-	  "MAILBOX bob@virt.test <s@x>\nFORWARD x@far.test <s@x>\n" },
-	{ "backslash skips aliases", NULL, "inline:{ {bob = \\bob, \\carol} carol=zed }",
-	  "bob@virt.test", "s@x", "MAILBOX bob@virt.test <s@x>\nMAILBOX carol@virt.test <s@x>\n" },
-	{ "owner- sender", NULL, "inline:{ {list = m1, m2@far.test}, owner-list=boss }",
-	  "list@virt.test", "s@x",
-	  "MAILBOX m1@virt.test <owner-list@virt.test>\nFORWARD m2@far.test <owner-list@virt.test>\n" },
-	{ "null sender stays null", NULL, "inline:{ list=m1, owner-list=boss }", "list@virt.test",
-	  "", "MAILBOX m1@virt.test <>\n" },
-	{ "duplicates delivered once", NULL, "inline:{ {l = a, b, a, b@virt.test}, b=a }",
-	  "l@virt.test", "s@x", "MAILBOX a@virt.test <s@x>\n" },
-	{ "command and file from alias", NULL,
-	  "inline:{ {p = \"|/bin/cat > /dev/null\", /tmp/box, \"/tmp/with space\"} }",
-	  "p@virt.test", "s@x",
-	  "COMMAND /bin/cat > /dev/null <s@x>\nFILE /tmp/box <s@x>\nFILE /tmp/with space <s@x>\n" },
-	{ "quoted local part", NULL, "inline:{ {q = \"john smith\", \"a,b\"@far.test} }",
-	  "q@virt.test", "s@x",
-	  "MAILBOX \"john smith\"@virt.test <s@x>\nFORWARD \"a,b\"@far.test <s@x>\n" },
-	{ "bad member", NULL, "inline:{ {q = good, <<bad} }", "q@virt.test", "s@x",
-	  "MAILBOX good@virt.test <s@x>\nERROR q@virt.test 5.1.3 bad address \"<<bad\" in alias "
-	  "q@virt.test\n" },
-	{ "virtual alias to a command is refused", "inline:{ {v@virt.test = |/bin/true} }", NULL,
-	  "v@virt.test", "s@x",
-	  "ERROR v@virt.test 5.1.3 bad address \"|/bin/true\" in virtual alias v@virt.test\n" },
-	{ "virtual then alias", "inline:{ v@virt.test=staff@virt.test }", "inline:{ staff=d }",
-	  "v@virt.test", "s@x", "MAILBOX d@virt.test <s@x>\n" },
+	{"plain mailbox", NULL, NULL, "bob@virt.test", "s@x.test",
+	 "MAILBOX bob@virt.test <s@x.test>\n"},
+	{"remote recipient", NULL, NULL, "bob@far.test", "s@x.test",
+	 "FORWARD bob@far.test <s@x.test>\n"},
+	{"virtual alias across domains", "inline:{ {bob@virt.test = bob@b.test, bob@far.test} }",
+	 NULL, "bob@virt.test", "s@x", "MAILBOX bob@b.test <s@x>\nFORWARD bob@far.test <s@x>\n"},
+	{"virtual alias self stops rewriting",
+	 "inline:{ {al@virt.test = al@virt.test, copy@far.test}, @virt.test=catch@b.test }", NULL,
+	 "al@virt.test", "s@x", "MAILBOX al@virt.test <s@x>\nFORWARD copy@far.test <s@x>\n"},
+	{"catch-all", "inline:{ @virt.test=catch@b.test }", NULL, "who@virt.test", "s@x",
+	 "MAILBOX catch@b.test <s@x>\n"},
+	{"virtual alias chain", "inline:{ a@virt.test=b@virt.test, b@virt.test=c@b.test }", NULL,
+	 "a@virt.test", "s@x", "MAILBOX c@b.test <s@x>\n"},
+	{"virtual alias loop", "inline:{ a@virt.test=b@virt.test, b@virt.test=a@virt.test }", NULL,
+	 "a@virt.test", "s@x", "ERROR a@virt.test 5.4.6 mail forwarding loop for a@virt.test\n"},
+	{"nested aliases", NULL, "inline:{ {staff = team, carol}, {team = dave, erin@b.test} }",
+	 "staff@virt.test", "s@x",
+	 "MAILBOX dave@virt.test <s@x>\nMAILBOX erin@b.test <s@x>\nMAILBOX carol@virt.test "
+	 "<s@x>\n"},
+	{"alias on a local domain", NULL, "inline:{ root=admin@virt.test }", "root@local.test",
+	 "s@x", "MAILBOX admin@virt.test <s@x>\n"},
+	{"alias loop", NULL, "inline:{ a=b, b=a }", "a@virt.test", "s@x",
+	 "ERROR a@virt.test 5.4.6 mail forwarding loop for a@virt.test\n"},
+	{"alias names itself", NULL, "inline:{ {bob = bob, x@far.test} }", "bob@virt.test", "s@x",
+	 "MAILBOX bob@virt.test <s@x>\nFORWARD x@far.test <s@x>\n"},
+	{"backslash skips aliases", NULL, "inline:{ {bob = \\bob, \\carol} carol=zed }",
+	 "bob@virt.test", "s@x", "MAILBOX bob@virt.test <s@x>\nMAILBOX carol@virt.test <s@x>\n"},
+	{"owner- sender", NULL, "inline:{ {list = m1, m2@far.test}, owner-list=boss }",
+	 "list@virt.test", "s@x",
+	 "MAILBOX m1@virt.test <owner-list@virt.test>\nFORWARD m2@far.test "
+	 "<owner-list@virt.test>\n"},
+	{"null sender stays null", NULL, "inline:{ list=m1, owner-list=boss }", "list@virt.test",
+	 "", "MAILBOX m1@virt.test <>\n"},
+	{"duplicates delivered once", NULL, "inline:{ {l = a, b, a, b@virt.test}, b=a }",
+	 "l@virt.test", "s@x", "MAILBOX a@virt.test <s@x>\n"},
+	{"command and file from alias", NULL,
+	 "inline:{ {p = \"|/bin/cat > /dev/null\", /tmp/box, \"/tmp/with space\"} }", "p@virt.test",
+	 "s@x",
+	 "COMMAND /bin/cat > /dev/null <s@x>\nFILE /tmp/box <s@x>\nFILE /tmp/with space <s@x>\n"},
+	{"quoted local part", NULL, "inline:{ {q = \"john smith\", \"a,b\"@far.test} }",
+	 "q@virt.test", "s@x",
+	 "MAILBOX \"john smith\"@virt.test <s@x>\nFORWARD \"a,b\"@far.test <s@x>\n"},
+	{"bad member", NULL, "inline:{ {q = good, <<bad} }", "q@virt.test", "s@x",
+	 "MAILBOX good@virt.test <s@x>\nERROR q@virt.test 5.1.3 bad address \"<<bad\" in alias "
+	 "q@virt.test\n"},
+	{"virtual alias to a command is refused", "inline:{ {v@virt.test = |/bin/true} }", NULL,
+	 "v@virt.test", "s@x",
+	 "ERROR v@virt.test 5.1.3 bad address \"|/bin/true\" in virtual alias v@virt.test\n"},
+	{"virtual then alias", "inline:{ v@virt.test=staff@virt.test }", "inline:{ staff=d }",
+	 "v@virt.test", "s@x", "MAILBOX d@virt.test <s@x>\n"},
 };
 
 static void test_cases(void **state)
@@ -203,9 +204,10 @@ static void test_commands_refused(void **state)
 	lim.allow_files = 0;
 	run(NULL, "inline:{ {p = |/bin/true, /tmp/box, ok} }", &lim, "p@virt.test", "s@x", &out,
 	    NULL);
-	assert_string_equal(buf_cstr(&out), "ERROR p@virt.test 5.7.1 mail to command is restricted\n"
-					    "ERROR p@virt.test 5.7.1 mail to file is restricted\n"
-					    "MAILBOX ok@virt.test <s@x>\n");
+	assert_string_equal(buf_cstr(&out),
+			    "ERROR p@virt.test 5.7.1 mail to command is restricted\n"
+			    "ERROR p@virt.test 5.7.1 mail to file is restricted\n"
+			    "MAILBOX ok@virt.test <s@x>\n");
 	buf_deinit(&out);
 }
 
@@ -215,9 +217,9 @@ static void test_limits(void **state)
 	struct buf out = BUF_INIT;
 
 	lim.alias_expansion = 3;
-	assert_int_equal(run(NULL, "inline:{ {l = a, b, c, d, e} }", &lim, "l@virt.test", "s@x",
-			     &out, NULL),
-			 DELIVER_BOUNCE);
+	assert_int_equal(
+		run(NULL, "inline:{ {l = a, b, c, d, e} }", &lim, "l@virt.test", "s@x", &out, NULL),
+		DELIVER_BOUNCE);
 	assert_non_null(strstr(buf_cstr(&out), "FAIL 5.3.0 alias expansion limit exceeded"));
 	lim = default_limits;
 	lim.va_recursion = 2;
@@ -227,14 +229,15 @@ static void test_limits(void **state)
 					    "limit exceeded for c@virt.test\n");
 	lim = default_limits;
 	lim.va_expansion = 2;
-	assert_int_equal(run("inline:{ {a@virt.test = x, y, z} }", NULL, &lim, "a@virt.test",
-			     "s@x", &out, NULL),
+	assert_int_equal(run("inline:{ {a@virt.test = x, y, z} }", NULL, &lim, "a@virt.test", "s@x",
+			     &out, NULL),
 			 DELIVER_BOUNCE);
 	lim = default_limits;
 	lim.alias_recursion = 2;
 	run(NULL, "inline:{ a=b, b=c, c=d }", &lim, "a@virt.test", "s@x", &out, NULL);
-	assert_string_equal(buf_cstr(&out),
-			    "ERROR c@virt.test 5.4.6 alias recursion limit exceeded for c@virt.test\n");
+	assert_string_equal(
+		buf_cstr(&out),
+		"ERROR c@virt.test 5.4.6 alias recursion limit exceeded for c@virt.test\n");
 	buf_deinit(&out);
 }
 
@@ -276,8 +279,9 @@ static void test_include(void **state)
 	snprintf(spec, sizeof(spec), "inline:{ {list = :include:%s}, owner-list=boss }", path);
 	run(NULL, spec, NULL, "list@virt.test", "s@x", &out, NULL);
 	for (int i = 0; i < 50; i++)
-		buf_printf(&want, "%s %s%d@%s <owner-list@virt.test>\n", i % 2 ? "FORWARD" : "MAILBOX",
-			   i % 2 ? "r" : "m", i, i % 2 ? "far.test" : "virt.test");
+		buf_printf(&want, "%s %s%d@%s <owner-list@virt.test>\n",
+			   i % 2 ? "FORWARD" : "MAILBOX", i % 2 ? "r" : "m", i,
+			   i % 2 ? "far.test" : "virt.test");
 	buf_adds(&want, "MAILBOX in1@virt.test <owner-list@virt.test>\n"
 			"FORWARD in2@far.test <owner-list@virt.test>\n"
 			"ERROR list@virt.test 5.7.1 mail to command is restricted\n");
@@ -301,9 +305,11 @@ static void test_include(void **state)
 	snprintf(spec, sizeof(spec), "inline:{ {self = :include:%s} }", inner);
 	run(NULL, spec, NULL, "self@virt.test", "s@x", &out, NULL);
 	buf_reset(&want);
-	buf_printf(&want, "MAILBOX a@virt.test <s@x>\n"
-			  "ERROR self@virt.test 5.4.6 mail forwarding loop for self@virt.test "
-			  "(include %s)\n", inner);
+	buf_printf(&want,
+		   "MAILBOX a@virt.test <s@x>\n"
+		   "ERROR self@virt.test 5.4.6 mail forwarding loop for self@virt.test "
+		   "(include %s)\n",
+		   inner);
 	assert_string_equal(buf_cstr(&out), buf_cstr(&want));
 
 	/* a missing include file defers that member */
@@ -322,8 +328,8 @@ static void test_include(void **state)
 static void test_split(void **state)
 {
 	size_t n;
-	char **v = local_alias_split(" a, b c,\"|cmd a, b\" , |x y , \"q r\"@d, /f,:include:/i ",
-				     &n);
+	char **v =
+		local_alias_split(" a, b c,\"|cmd a, b\" , |x y , \"q r\"@d, /f,:include:/i ", &n);
 
 	assert_int_equal(n, 8);
 	assert_string_equal(v[0], "a");
@@ -358,9 +364,9 @@ static void test_allow_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),       cmocka_unit_test(test_commands_refused),
-		cmocka_unit_test(test_limits),      cmocka_unit_test(test_tempfail),
-		cmocka_unit_test(test_include),     cmocka_unit_test(test_split),
+		cmocka_unit_test(test_cases),	    cmocka_unit_test(test_commands_refused),
+		cmocka_unit_test(test_limits),	    cmocka_unit_test(test_tempfail),
+		cmocka_unit_test(test_include),	    cmocka_unit_test(test_split),
 		cmocka_unit_test(test_allow_parse),
 	};
 

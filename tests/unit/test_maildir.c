@@ -100,7 +100,7 @@ static int src_fn(void *ctx, struct buf *chunk_r, struct err *err)
 static void test_names(void **state)
 {
 	struct buf b = BUF_INIT, f = BUF_INIT;
-	struct timeval tv = { 1700000000, 123456 };
+	struct timeval tv = {1700000000, 123456};
 	uint64_t size = 0;
 
 	maildir_tmp_name(&b, &tv, 4242, 7, "mx/a:b");
@@ -139,9 +139,9 @@ static void test_create(void **state)
 
 static void test_deliver(void **state)
 {
-	static const char *const chunks[] = { "Subject: hi\n\n", "line 1\n", "line 2\n", NULL };
+	static const char *const chunks[] = {"Subject: hi\n\n", "line 1\n", "line 2\n", NULL};
 	const char prefix[] = "Return-Path: <a@b>\n";
-	struct src s = { chunks, 0, -1 };
+	struct src s = {chunks, 0, -1};
 	struct buf name = BUF_INIT;
 	struct err err;
 	char first[NAME_MAX + 1], p[PATH_MAX + NAME_MAX + 8], data[256];
@@ -150,8 +150,8 @@ static void test_deliver(void **state)
 	size_t n;
 
 	assert_int_equal(maildir_create(dir, (uid_t)-1, (gid_t)-1, &err), 0);
-	assert_int_equal(maildir_deliver(dir, prefix, sizeof(prefix) - 1, src_fn, &s, &name,
-					 &err), 0);
+	assert_int_equal(maildir_deliver(dir, prefix, sizeof(prefix) - 1, src_fn, &s, &name, &err),
+			 0);
 	assert_int_equal(count_in("new", first, sizeof(first)), 1);
 	assert_int_equal(count_in("tmp", NULL, 0), 0);
 	assert_string_equal(first, buf_cstr(&name));
@@ -172,13 +172,13 @@ static void test_deliver(void **state)
 
 static void test_unique_names(void **state)
 {
-	static const char *const chunks[] = { "x\n", NULL };
+	static const char *const chunks[] = {"x\n", NULL};
 	struct buf name = BUF_INIT, prev = BUF_INIT;
 	struct err err;
 
 	assert_int_equal(maildir_create(dir, (uid_t)-1, (gid_t)-1, &err), 0);
 	for (int i = 0; i < 50; i++) {
-		struct src s = { chunks, 0, -1 };
+		struct src s = {chunks, 0, -1};
 
 		assert_int_equal(maildir_deliver(dir, NULL, 0, src_fn, &s, &name, &err), 0);
 		assert_string_not_equal(buf_cstr(&name), buf_cstr(&prev));
@@ -191,8 +191,8 @@ static void test_unique_names(void **state)
 
 static void test_source_failure_cleans_tmp(void **state)
 {
-	static const char *const chunks[] = { "a\n", "b\n", NULL };
-	struct src s = { chunks, 0, 1 };
+	static const char *const chunks[] = {"a\n", "b\n", NULL};
+	struct src s = {chunks, 0, 1};
 	struct buf name = BUF_INIT;
 	struct err err;
 
@@ -206,8 +206,8 @@ static void test_source_failure_cleans_tmp(void **state)
 
 static void test_symlinks_refused(void **state)
 {
-	static const char *const chunks[] = { "a\n", NULL };
-	struct src s = { chunks, 0, -1 };
+	static const char *const chunks[] = {"a\n", NULL};
+	struct src s = {chunks, 0, -1};
 	struct buf name = BUF_INIT;
 	struct err err;
 	char real[PATH_MAX], link_[PATH_MAX], p[PATH_MAX];
