@@ -33,36 +33,36 @@ struct smtpd_conf {
 	struct cfg *cfg;
 	struct event_base *base;
 	struct resolver *resolver;
-	char *hostname;              /* myhostname */
-	char *origin;                /* myorigin (for <postmaster>) */
-	char *banner;                /* smtpd_banner */
+	char *hostname; /* myhostname */
+	char *origin;	/* myorigin (for <postmaster>) */
+	char *banner;	/* smtpd_banner */
 	char *queue_dir;
-	uint64_t size_limit;         /* message_size_limit; 0 none */
+	uint64_t size_limit; /* message_size_limit; 0 none */
 	unsigned int rcpt_limit;
 	unsigned int soft_limit;
 	unsigned int hard_limit;
 	unsigned int error_sleep_ms;
-	unsigned int timeout_ms;     /* smtpd_timeout */
-	size_t line_max;             /* line_length_limit */
-	unsigned int conn_limit;     /* smtpd_client_connection_count_limit */
+	unsigned int timeout_ms; /* smtpd_timeout */
+	size_t line_max;	 /* line_length_limit */
+	unsigned int conn_limit; /* smtpd_client_connection_count_limit */
 	bool vrfy_disabled;
 	bool expn_enabled;
-	bool bare_lf_reject;         /* smtpd_forbid_bare_newline = reject */
+	bool bare_lf_reject; /* smtpd_forbid_bare_newline = reject */
 };
 
 /* struct smtpd_rcpt - one accepted recipient. */
 struct smtpd_rcpt {
 	char *addr;
-	char *orcpt_type;            /* NULL when no ORCPT */
+	char *orcpt_type; /* NULL when no ORCPT */
 	char *orcpt;
-	unsigned int notify;         /* QFILE_NOTIFY_* */
+	unsigned int notify; /* QFILE_NOTIFY_* */
 };
 
 /* Where input goes. */
 enum smtpd_phase {
-	SMTPD_PHASE_CMD,             /* command lines */
-	SMTPD_PHASE_DATA,            /* DATA content (raw) */
-	SMTPD_PHASE_BDAT,            /* a BDAT chunk (raw) */
+	SMTPD_PHASE_CMD,  /* command lines */
+	SMTPD_PHASE_DATA, /* DATA content (raw) */
+	SMTPD_PHASE_BDAT, /* a BDAT chunk (raw) */
 };
 
 /* SMTPD_NVERB - slots in the per-verb counters (index = enum smtpd_verb;
@@ -72,19 +72,19 @@ enum smtpd_phase {
 struct smtpd_session {
 	const struct smtpd_conf *conf;
 	struct loop_conn *conn;
-	struct loop_timer *idle;     /* smtpd_timeout */
-	struct loop_timer *sleep;    /* error replies delayed past the soft limit */
-	struct buf held;             /* the delayed reply */
+	struct loop_timer *idle;  /* smtpd_timeout */
+	struct loop_timer *sleep; /* error replies delayed past the soft limit */
+	struct buf held;	  /* the delayed reply */
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	char addr[64];               /* numeric client address */
+	char addr[64]; /* numeric client address */
 	unsigned int port;
-	const char *name;            /* client host name ("unknown" for now) */
-	struct buf helo;             /* "" before HELO/EHLO */
+	const char *name; /* client host name ("unknown" for now) */
+	struct buf helo;  /* "" before HELO/EHLO */
 	bool esmtp;
 	bool quit;
 	bool closing;
-	enum smtpd_verb last_verb;   /* for "timeout after X" */
+	enum smtpd_verb last_verb; /* for "timeout after X" */
 	struct smtpd_cmd cmd;
 	unsigned int errors;
 	unsigned int ok[SMTPD_NVERB], total[SMTPD_NVERB];
@@ -93,21 +93,21 @@ struct smtpd_session {
 	struct buf sender;
 	struct buf envid;
 	bool has_envid;
-	unsigned int qflags;         /* QFILE_F_* */
-	bool utf8;                   /* MAIL said SMTPUTF8 */
+	unsigned int qflags; /* QFILE_F_* */
+	bool utf8;	     /* MAIL said SMTPUTF8 */
 	struct smtpd_rcpt *rcpts;
 	size_t nrcpt, rcpt_cap;
 	/* content */
 	enum smtpd_phase phase;
-	struct qreceive *q;          /* the queue file, once content begins */
-	bool data_open;              /* data reader initialised */
+	struct qreceive *q; /* the queue file, once content begins */
+	bool data_open;	    /* data reader initialised */
 	struct smtpd_data data;
 	struct buf msgid;
-	bool bdat_seen;              /* this transaction used BDAT */
-	bool bdat_failed;            /* a BDAT of this transaction failed */
-	uint64_t bdat_left;          /* chunk bytes still to read */
+	bool bdat_seen;	    /* this transaction used BDAT */
+	bool bdat_failed;   /* a BDAT of this transaction failed */
+	uint64_t bdat_left; /* chunk bytes still to read */
 	bool bdat_last;
-	const char *bdat_error;      /* reply owed for the chunk being skipped */
+	const char *bdat_error; /* reply owed for the chunk being skipped */
 	struct smtpd_session *prev, *next;
 };
 
@@ -137,8 +137,8 @@ void smtpd_txn_reset(struct smtpd_session *s);
 void smtpd_touch(struct smtpd_session *s);
 /* smtpd_log_reject - "QID|NOQUEUE: reject: VERB from NAME[ADDR]: REPLY;
  * from=<s> to=<r> proto=P helo=<h>" (rcpt may be NULL). */
-void smtpd_log_reject(struct smtpd_session *s, const char *qid, const char *verb,
-		      const char *reply, const char *rcpt);
+void smtpd_log_reject(struct smtpd_session *s, const char *qid, const char *verb, const char *reply,
+		      const char *rcpt);
 /* smtpd_proto - "ESMTP" after EHLO, else "SMTP". */
 const char *smtpd_proto(const struct smtpd_session *s);
 
@@ -170,8 +170,7 @@ const char *smtpd_queue_id(const struct smtpd_session *s);
 
 /* smtpd_check_rcpt - may addr (canonical) be a recipient of this client?
  * 0, or -1 with err->msg the whole reply (550 5.1.1, 554 5.7.1, 451 4.3.0). */
-int smtpd_check_rcpt(struct smtpd_session *s, const char *addr, struct err *err)
-	ATTR_WARN_UNUSED;
+int smtpd_check_rcpt(struct smtpd_session *s, const char *addr, struct err *err) ATTR_WARN_UNUSED;
 /* smtpd_check_expn - the EXPN reply for arg into reply_r (multi-line
  * allowed); returns the reply code. */
 int smtpd_check_expn(struct smtpd_session *s, const char *arg, size_t len, struct buf *reply_r);

@@ -37,8 +37,7 @@ int smtpd_check_rcpt(struct smtpd_session *s, const char *addr, struct err *err)
 	struct err lerr;
 	int rc;
 
-	if (c == RESOLVE_REMOTE &&
-	    !resolve_trusted_client(r, (const struct sockaddr *)&s->sa))
+	if (c == RESOLVE_REMOTE && !resolve_trusted_client(r, (const struct sockaddr *)&s->sa))
 		return err_set_code(err, 554, "554 5.7.1 <%s>: Relay access denied", addr);
 	if (c == RESOLVE_REMOTE || c == RESOLVE_RELAY)
 		return 0;

@@ -63,8 +63,7 @@ static int open_message(struct smtpd_session *s, int flags)
 	struct err err;
 
 	if (s->q == NULL && smtpd_queue_begin(s, &err) < 0) {
-		log_error("cannot create a queue file for %s[%s]: %s", s->name, s->addr,
-			  err.msg);
+		log_error("cannot create a queue file for %s[%s]: %s", s->name, s->addr, err.msg);
 		return -1;
 	}
 	if (!s->data_open) {

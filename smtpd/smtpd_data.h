@@ -51,12 +51,12 @@ struct smtpd_data_sink {
 };
 
 enum smtpd_data_state {
-	SMTPD_DATA_BOL,      /* at the start of a line */
-	SMTPD_DATA_DOT,      /* "." at the start of a line */
-	SMTPD_DATA_DOT_CR,   /* "." CR at the start of a line */
-	SMTPD_DATA_TEXT,     /* inside a line */
-	SMTPD_DATA_CR,       /* CR inside a line */
-	SMTPD_DATA_END,      /* the terminator was seen */
+	SMTPD_DATA_BOL,	   /* at the start of a line */
+	SMTPD_DATA_DOT,	   /* "." at the start of a line */
+	SMTPD_DATA_DOT_CR, /* "." CR at the start of a line */
+	SMTPD_DATA_TEXT,   /* inside a line */
+	SMTPD_DATA_CR,	   /* CR inside a line */
+	SMTPD_DATA_END,	   /* the terminator was seen */
 };
 
 struct smtpd_data {
@@ -64,19 +64,19 @@ struct smtpd_data {
 	int flags;
 	const struct smtpd_data_sink *sink;
 	void *ctx;
-	uint64_t size;          /* content bytes so far (CR LF form) */
-	uint64_t size_limit;    /* 0: none */
-	bool too_big;           /* size passed size_limit */
-	size_t line_max;        /* header line cap (line_length_limit) */
-	unsigned long bare_lf;  /* LF bytes without a CR before them */
-	unsigned long bare_cr;  /* CR bytes without an LF after them */
+	uint64_t size;	       /* content bytes so far (CR LF form) */
+	uint64_t size_limit;   /* 0: none */
+	bool too_big;	       /* size passed size_limit */
+	size_t line_max;       /* header line cap (line_length_limit) */
+	unsigned long bare_lf; /* LF bytes without a CR before them */
+	unsigned long bare_cr; /* CR bytes without an LF after them */
 	/* header walk */
 	bool in_header;
-	bool header_cut;        /* the walk stopped at a long line or header */
-	bool hdr_cr;            /* the last header byte was CR */
-	size_t hdr_line_len;    /* bytes of the current physical line */
-	size_t hdr_line_start;  /* offset of that line in hdr */
-	struct buf hdr;         /* the logical header being collected */
+	bool header_cut;       /* the walk stopped at a long line or header */
+	bool hdr_cr;	       /* the last header byte was CR */
+	size_t hdr_line_len;   /* bytes of the current physical line */
+	size_t hdr_line_start; /* offset of that line in hdr */
+	struct buf hdr;	       /* the logical header being collected */
 };
 
 /* smtpd_data_init - ready for a new message; flags SMTPD_DATA_*;

@@ -57,7 +57,7 @@ static void queue_header(void *ctx, const char *p, size_t len)
 	log_info("%s: message-id=%s", smtpd_queue_id(s), buf_cstr(&s->msgid));
 }
 
-const struct smtpd_data_sink smtpd_queue_sink = { queue_body, queue_header };
+const struct smtpd_data_sink smtpd_queue_sink = {queue_body, queue_header};
 
 const char *smtpd_queue_id(const struct smtpd_session *s)
 {

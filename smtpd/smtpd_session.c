@@ -35,8 +35,7 @@
 
 static void on_line(struct loop_conn *conn, const char *line, size_t len, int flags, void *arg);
 static void on_data(struct loop_conn *conn, struct evbuffer *in, void *arg);
-static void on_close(struct loop_conn *conn, enum loop_close why, const char *detail,
-		     void *arg);
+static void on_close(struct loop_conn *conn, enum loop_close why, const char *detail, void *arg);
 
 static const struct loop_conn_cb session_cb = {
 	.on_line = on_line,
@@ -45,7 +44,7 @@ static const struct loop_conn_cb session_cb = {
 };
 
 /* The ESMTP parameters this server offers after EHLO. */
-#define EHLO_CMD_FLAGS \
+#define EHLO_CMD_FLAGS                                                                             \
 	(SMTPD_CMD_EXT_SIZE | SMTPD_CMD_EXT_8BITMIME | SMTPD_CMD_EXT_SMTPUTF8 | SMTPD_CMD_EXT_DSN)
 
 const char *smtpd_proto(const struct smtpd_session *s)
@@ -104,8 +103,7 @@ void smtpd_reply_error(struct smtpd_session *s, const char *fmt, ...)
 			 s->name, s->addr);
 		smtpd_reply(s, "421 4.7.0 %s Error: too many errors", s->conf->hostname);
 		session_close(s);
-	} else if (s->errors > s->conf->soft_limit && s->conf->error_sleep_ms > 0 &&
-		   !s->closing) {
+	} else if (s->errors > s->conf->soft_limit && s->conf->error_sleep_ms > 0 && !s->closing) {
 		/* the reply waits; so does every command after it */
 		buf_add(&s->held, b.data, b.len);
 		loop_conn_pause(s->conn, true);
@@ -203,8 +201,8 @@ void smtpd_txn_reset(struct smtpd_session *s)
 	buf_reset(&s->msgid);
 }
 
-void smtpd_log_reject(struct smtpd_session *s, const char *qid, const char *verb,
-		      const char *reply, const char *rcpt)
+void smtpd_log_reject(struct smtpd_session *s, const char *qid, const char *verb, const char *reply,
+		      const char *rcpt)
 {
 	struct buf b = BUF_INIT;
 
@@ -521,16 +519,14 @@ static void log_disconnect(struct smtpd_session *s)
 	buf_deinit(&b);
 }
 
-static void on_close(struct loop_conn *conn, enum loop_close why, const char *detail,
-		     void *arg)
+static void on_close(struct loop_conn *conn, enum loop_close why, const char *detail, void *arg)
 {
 	struct smtpd_session *s = arg;
 
 	if (why == LOOP_CLOSE_TIMEOUT)
 		log_info("timeout after %s from %s[%s]", verb_for_log(s), s->name, s->addr);
 	else if (!s->quit && !s->closing)
-		log_info("lost connection after %s from %s[%s]", verb_for_log(s), s->name,
-			 s->addr);
+		log_info("lost connection after %s from %s[%s]", verb_for_log(s), s->name, s->addr);
 	log_disconnect(s);
 	smtpd_txn_reset(s);
 	loop_timer_free(&s->idle);

@@ -39,11 +39,11 @@ static void sink_header(void *ctx, const char *p, size_t n)
 	buf_addc(&r->headers, '|');
 }
 
-static const struct smtpd_data_sink sink = { sink_body, sink_header };
+static const struct smtpd_data_sink sink = {sink_body, sink_header};
 
 /* run - feed in in pieces of step bytes (0: two pieces split at split). */
-static void run(const char *in, size_t len, int flags, uint64_t limit, size_t line_max,
-		size_t step, size_t split, struct result *r)
+static void run(const char *in, size_t len, int flags, uint64_t limit, size_t line_max, size_t step,
+		size_t split, struct result *r)
 {
 	struct smtpd_data d;
 	size_t off = 0;
@@ -105,7 +105,7 @@ static void check_full(const char *in, size_t len, int flags, uint64_t limit, si
 	}
 }
 
-#define CHECK(in, body, used, done, headers) \
+#define CHECK(in, body, used, done, headers)                                                       \
 	check_full(in, sizeof(in) - 1, 0, 0, 1000, body, sizeof(body) - 1, used, done, headers)
 
 static void test_simple_message(void **state)
@@ -223,8 +223,8 @@ static void test_headers_without_body(void **state)
 
 static void test_header_walk_ends_at_non_header(void **state)
 {
-	CHECK("A: 1\r\nnot a header\r\nB: 2\r\n.\r\n", "A: 1\r\nnot a header\r\nB: 2\r\n", 29,
-	      true, "A: 1|");
+	CHECK("A: 1\r\nnot a header\r\nB: 2\r\n.\r\n", "A: 1\r\nnot a header\r\nB: 2\r\n", 29, true,
+	      "A: 1|");
 	CHECK(" folded\r\nA: 1\r\n.\r\n", " folded\r\nA: 1\r\n", 18, true, "");
 }
 
