@@ -79,8 +79,8 @@ static void add_addr(struct buf *out, const char *name, const char *addr)
 
 /* add_typed - "Name: type; value" from "type;value" (Original-Recipient,
  * Remote-MTA, Diagnostic-Code); a value without a type gets deftype. */
-static void add_typed(struct buf *out, const char *name, const char *value,
-		      const char *deftype, size_t max)
+static void add_typed(struct buf *out, const char *name, const char *value, const char *deftype,
+		      size_t max)
 {
 	struct buf v = BUF_INIT;
 	const char *semi = value != NULL ? strchr(value, ';') : NULL;
@@ -162,8 +162,9 @@ static void add_human(const struct dsn_msg *m, struct buf *out)
 	for (i = 0; i < m->rcpt_count; i++) {
 		const struct dsn_rcpt *r = &m->rcpts[i];
 		const char *why = r->reason != NULL && *r->reason != '\0' ? r->reason
-			: r->diag != NULL && *r->diag != '\0'             ? r->diag
-			: m->kind == DSN_SUCCESS ? "delivery successful" : r->status;
+				  : r->diag != NULL && *r->diag != '\0'	  ? r->diag
+				  : m->kind == DSN_SUCCESS		  ? "delivery successful"
+									  : r->status;
 
 		buf_addc(out, '<');
 		str_sanitize(out, r->rcpt, strlen(r->rcpt), DSN_ADDR_MAX);
@@ -223,8 +224,8 @@ static void pick_boundary(const struct dsn_msg *m, const struct buf *human,
 		str_sanitize(b, m->reporting_mta, strlen(m->reporting_mta), 100);
 		if (n > 0)
 			buf_printf(b, ".%u", n);
-		if (!occurs(b, m->content, m->content_len) &&
-		    !occurs(b, human->data, human->len) && !occurs(b, status->data, status->len))
+		if (!occurs(b, m->content, m->content_len) && !occurs(b, human->data, human->len) &&
+		    !occurs(b, status->data, status->len))
 			return;
 	}
 }
@@ -278,12 +279,14 @@ int dsn_build(const struct dsn_msg *m, struct buf *out, struct err *err)
 	buf_printf(out, "Content-Transfer-Encoding: %s\n\n", eight ? "8bit" : "7bit");
 	buf_adds(out, "This is a MIME-encapsulated message.\n\n");
 
-	buf_printf(out, "--%s\nContent-Description: Notification\n"
-			"Content-Type: text/plain; charset=utf-8\n\n",
+	buf_printf(out,
+		   "--%s\nContent-Description: Notification\n"
+		   "Content-Type: text/plain; charset=utf-8\n\n",
 		   bnd.data);
 	buf_add(out, human.data, human.len);
-	buf_printf(out, "\n--%s\nContent-Description: Delivery report\n"
-			"Content-Type: message/%sdelivery-status\n\n",
+	buf_printf(out,
+		   "\n--%s\nContent-Description: Delivery report\n"
+		   "Content-Type: message/%sdelivery-status\n\n",
 		   bnd.data, m->utf8 ? "global-" : "");
 	buf_add(out, status.data, status.len);
 	buf_printf(out, "\n--%s\nContent-Description: %s%s\n", bnd.data,

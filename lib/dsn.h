@@ -44,18 +44,18 @@ struct dsn_rcpt {
 struct dsn_msg {
 	enum dsn_kind kind;
 	const char *reporting_mta; /* $myhostname: Reporting-MTA, From: domain */
-	const char *queue_id;      /* the original message's queue ID */
-	const char *sender;        /* the original sender: the report's To: */
-	const char *envid;         /* Original-Envelope-Id, NULL if none */
-	time_t arrival;            /* Arrival-Date */
-	time_t now;                /* Date: and the Message-Id */
-	time_t retry_until;        /* DSN_DELAY: Will-Retry-Until (0: left out) */
+	const char *queue_id;	   /* the original message's queue ID */
+	const char *sender;	   /* the original sender: the report's To: */
+	const char *envid;	   /* Original-Envelope-Id, NULL if none */
+	time_t arrival;		   /* Arrival-Date */
+	time_t now;		   /* Date: and the Message-Id */
+	time_t retry_until;	   /* DSN_DELAY: Will-Retry-Until (0: left out) */
 	const struct dsn_rcpt *rcpts;
-	size_t rcpt_count;         /* at least 1 */
-	const char *content;       /* the original message or its header */
+	size_t rcpt_count;   /* at least 1 */
+	const char *content; /* the original message or its header */
 	size_t content_len;
-	bool content_full;         /* message/rfc822 (true) or text/rfc822-headers */
-	bool utf8;                 /* SMTPUTF8 original: message/global-* types */
+	bool content_full; /* message/rfc822 (true) or text/rfc822-headers */
+	bool utf8;	   /* SMTPUTF8 original: message/global-* types */
 };
 
 /* dsn_build - append the notification to out (header, blank line, MIME

@@ -123,7 +123,8 @@ static void on_client_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, vo
 		qmgr_kick(q);
 		reply(conn, QMGR_NOTIFY_OK, msg->reqid, false, 0);
 	} else if (msg->type == QMGR_FLUSH) {
-		if (ipc_get(msg, 0, IPC_STR("site", &site), IPC_STR("queue_id", &qid), IPC_END) < 0 ||
+		if (ipc_get(msg, 0, IPC_STR("site", &site), IPC_STR("queue_id", &qid), IPC_END) <
+			    0 ||
 		    (qid != NULL && !qid_valid(qid)) || (site != NULL && *site == '\0')) {
 			ipc_reject(conn, "malformed FLUSH");
 			return;

@@ -78,10 +78,10 @@ bool qmgr_notify_wants(unsigned int notify, enum dsn_kind kind);
 /* One pending recipient on its way to a transport. */
 struct qmgr_route {
 	const char *transport; /* "local", "smtp" (static strings) */
-	char *nexthop;         /* the domain, lower case ("" when none) */
-	char *dest;            /* destination key: nexthop, or the address
+	char *nexthop;	       /* the domain, lower case ("" when none) */
+	char *dest;	       /* destination key: nexthop, or the address
 				* for per-recipient transports */
-	size_t rcpt;           /* index into the envelope's recipients */
+	size_t rcpt;	       /* index into the envelope's recipients */
 };
 /* qmgr_route_set - fill r for recipient rcpt_index with address addr:
  * nexthop is its domain (after the last '@') lower-cased, dest the nexthop,
@@ -95,8 +95,7 @@ void qmgr_route_deinit(struct qmgr_route *r);
 void qmgr_routes_sort(struct qmgr_route *routes, size_t n);
 /* qmgr_routes_batch - end of the batch that starts at start: the following
  * routes with the same transport and destination, at most limit (>= 1). */
-size_t qmgr_routes_batch(const struct qmgr_route *routes, size_t n, size_t start,
-			 size_t limit);
+size_t qmgr_routes_batch(const struct qmgr_route *routes, size_t n, size_t start, size_t limit);
 
 /* ---- the process state ---- */
 
@@ -107,9 +106,9 @@ struct qmgr {
 	struct event_base *base;
 	struct cfg *cfg;
 	struct resolver *resolver;
-	struct mastercf *mcf;      /* for transports' maxproc; may be NULL */
+	struct mastercf *mcf; /* for transports' maxproc; may be NULL */
 	char *queue_dir;
-	char *hostname;            /* $myhostname */
+	char *hostname; /* $myhostname */
 	/* queue directory descriptors (O_DIRECTORY) */
 	int dir_incoming, dir_active, dir_deferred, dir_hold, dir_corrupt;
 	int dir_defer, dir_bounce;
@@ -126,16 +125,16 @@ struct qmgr {
 	struct qmgr_map known;
 	char (*todo)[QID_SIZE];
 	size_t todo_head, todo_len, todo_cap;
-	bool rescan_active;        /* active/ holds files not in todo */
+	bool rescan_active; /* active/ holds files not in todo */
 	unsigned long active_count;
 	struct qmgr_message *messages;
 	/* delivery */
 	struct qmgr_transport *transports;
 	uint32_t reqid;
 	/* timers */
-	struct loop_timer *kick_timer;   /* 0 ms: feed and schedule */
-	struct loop_timer *scan_timer;   /* the periodic queue run */
-	time_t next_due;                 /* earliest deferred retry known, 0 none */
+	struct loop_timer *kick_timer; /* 0 ms: feed and schedule */
+	struct loop_timer *scan_timer; /* the periodic queue run */
+	time_t next_due;	       /* earliest deferred retry known, 0 none */
 };
 
 /* A message in the active set, for one delivery round. */
@@ -147,10 +146,10 @@ struct qmgr_success {
 struct qmgr_message {
 	struct qmgr *q;
 	char qid[QID_SIZE];
-	int fd;                     /* active/QID, read-write */
+	int fd; /* active/QID, read-write */
 	struct qfile_env env;
-	size_t entries_out;         /* entries not finished this round */
-	struct qmgr_success *succ;  /* delivered recipients with NOTIFY=SUCCESS */
+	size_t entries_out;	   /* entries not finished this round */
+	struct qmgr_success *succ; /* delivered recipients with NOTIFY=SUCCESS */
 	size_t nsucc;
 	struct qmgr_message *prev, *next;
 };
@@ -188,8 +187,8 @@ void qmgr_corrupt(struct qmgr *q, int from_dir, const char *qid, const char *why
  * finish it at once when nothing is pending). */
 void qmgr_message_load(struct qmgr *q, const char *qid);
 /* qmgr_message_result - a recipient's outcome this round (DELIVER_*). */
-void qmgr_message_result(struct qmgr_message *m, size_t rcpt, unsigned int result,
-			 const char *dsn, const char *reason);
+void qmgr_message_result(struct qmgr_message *m, size_t rcpt, unsigned int result, const char *dsn,
+			 const char *reason);
 /* qmgr_message_defer - qmgr itself defers a recipient: defer log entry,
  * log line, result. */
 void qmgr_message_defer(struct qmgr_message *m, size_t rcpt, const char *status,
@@ -202,8 +201,8 @@ void qmgr_message_entry_done(struct qmgr_message *m);
 
 /* qmgr_sched_add - queue a delivery request for n recipients (indices,
  * copied) of m to transport/dest. */
-void qmgr_sched_add(struct qmgr *q, struct qmgr_message *m, const char *transport,
-		    const char *dest, const char *nexthop, const size_t *rcpts, size_t n);
+void qmgr_sched_add(struct qmgr *q, struct qmgr_message *m, const char *transport, const char *dest,
+		    const char *nexthop, const size_t *rcpts, size_t n);
 /* qmgr_schedule - start as many queued requests as the limits allow. */
 void qmgr_schedule(struct qmgr *q);
 /* qmgr_sched_free - drop every transport and connection (exit). */

@@ -28,8 +28,8 @@
 
 /* read_content - up to max bytes of the message (headers_only: stop after
  * the header block).  *complete_r tells whether all requested bytes fit. */
-static void read_content(struct qmgr_message *m, size_t max, bool headers_only,
-			 struct buf *out, bool *complete_r)
+static void read_content(struct qmgr_message *m, size_t max, bool headers_only, struct buf *out,
+			 bool *complete_r)
 {
 	struct qfile_content_reader *r = qfile_content_reader_new(m->fd, &m->env);
 	struct buf chunk = BUF_INIT;
@@ -97,7 +97,7 @@ static const char *what(enum dsn_kind kind)
 int qmgr_dsn_send(struct qmgr_message *m, enum dsn_kind kind, const struct dsn_rcpt *rcpts,
 		  size_t n, struct err *err)
 {
-	struct dsn_msg d = { 0 };
+	struct dsn_msg d = {0};
 	struct buf content = BUF_INIT, report = BUF_INIT;
 	struct qreceive *qr;
 	struct qfile_writer *w;
@@ -114,8 +114,10 @@ int qmgr_dsn_send(struct qmgr_message *m, enum dsn_kind kind, const struct dsn_r
 	d.envid = m->env.envid;
 	d.arrival = m->env.arrival.tv_sec;
 	d.now = now.tv_sec;
-	d.retry_until = kind == DSN_DELAY ? m->env.arrival.tv_sec +
-		(m->env.sender[0] == '\0' ? m->q->bounce_lifetime : m->q->max_lifetime) : 0;
+	d.retry_until = kind == DSN_DELAY ? m->env.arrival.tv_sec + (m->env.sender[0] == '\0'
+									     ? m->q->bounce_lifetime
+									     : m->q->max_lifetime)
+					  : 0;
 	d.rcpts = rcpts;
 	d.rcpt_count = n;
 	d.utf8 = (m->env.flags & QFILE_F_SMTPUTF8) != 0;

@@ -72,12 +72,11 @@ static void orcpt_of(const struct qfile_rcpt *r, struct buf *out)
 		buf_printf(out, "%s;%s", r->orcpt_type, r->orcpt);
 }
 
-void qmgr_message_defer(struct qmgr_message *m, size_t rcpt, const char *status,
-			const char *reason)
+void qmgr_message_defer(struct qmgr_message *m, size_t rcpt, const char *status, const char *reason)
 {
 	const struct qfile_rcpt *r = &m->env.rcpts[rcpt];
 	struct buf orcpt = BUF_INIT;
-	struct defer_log_entry e = { 0 };
+	struct defer_log_entry e = {0};
 	struct err err;
 	time_t now = time(NULL);
 
@@ -98,8 +97,8 @@ void qmgr_message_defer(struct qmgr_message *m, size_t rcpt, const char *status,
 	buf_deinit(&orcpt);
 }
 
-void qmgr_message_result(struct qmgr_message *m, size_t rcpt, unsigned int result,
-			 const char *dsn, const char *reason)
+void qmgr_message_result(struct qmgr_message *m, size_t rcpt, unsigned int result, const char *dsn,
+			 const char *reason)
 {
 	struct qmgr_success *s;
 
@@ -121,7 +120,8 @@ static bool still_ours(struct qmgr_message *m)
 	if (fstatat(m->q->dir_active, m->qid, &a, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    fstat(m->fd, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
 		log_info("%s: no longer in the active queue (removed or held by the "
-			 "administrator); dropped from the active set", m->qid);
+			 "administrator); dropped from the active set",
+			 m->qid);
 		return false;
 	}
 	return true;
@@ -173,7 +173,7 @@ static const struct qfile_rcpt *rcpt_by_offset(const struct qfile_env *env, long
  * (bounce log first, then the DONE mark, as an agent would). */
 static void expire(struct qmgr_message *m, time_t now)
 {
-	struct defer_log dl = { 0 };
+	struct defer_log dl = {0};
 	struct buf orcpt = BUF_INIT, why = BUF_INIT;
 	struct err err;
 	size_t i;
@@ -184,7 +184,7 @@ static void expire(struct qmgr_message *m, time_t now)
 	for (i = 0; i < m->env.rcpt_count; i++) {
 		const struct qfile_rcpt *r = &m->env.rcpts[i];
 		const struct defer_log_entry *last;
-		struct defer_log_entry e = { 0 };
+		struct defer_log_entry e = {0};
 
 		if (r->status != QFILE_RCPT_PENDING)
 			continue;
@@ -220,8 +220,9 @@ static void expire(struct qmgr_message *m, time_t now)
  * removed.  -1 when it must be tried again (the log stays). */
 static int send_bounces(struct qmgr_message *m, time_t now)
 {
-	struct defer_log bl = { 0 };
+	struct defer_log bl = {0};
 	struct dsn_rcpt *r;
+	struct buf *orcpt;
 	struct err err;
 	size_t i, j, n = 0;
 	int rc = 0;
@@ -235,6 +236,7 @@ static int send_bounces(struct qmgr_message *m, time_t now)
 		return 0;
 	}
 	r = xcalloc(bl.count, sizeof(*r));
+	orcpt = xcalloc(bl.count, sizeof(*orcpt));
 	for (i = 0; i < bl.count; i++) {
 		const struct defer_log_entry *e = &bl.entries[i];
 		const struct qfile_rcpt *qr = rcpt_by_offset(&m->env, e->rcpt_offset);
@@ -246,8 +248,13 @@ static int send_bounces(struct qmgr_message *m, time_t now)
 						    : strcmp(bl.entries[j].rcpt, e->rcpt) == 0;
 		if (later || (qr != NULL && !qmgr_notify_wants(qr->notify, DSN_FAILURE)))
 			continue;
+		/* the envelope's ORCPT when the agent did not log one */
+		if (e->orcpt[0] == '\0' && qr != NULL)
+			orcpt_of(qr, &orcpt[n]);
+		else
+			buf_sets(&orcpt[n], e->orcpt);
 		r[n].rcpt = e->rcpt;
-		r[n].orcpt = e->orcpt;
+		r[n].orcpt = buf_cstr(&orcpt[n]);
 		r[n].action = "failed";
 		r[n].status = e->status;
 		r[n].mta = e->mta;
@@ -257,8 +264,7 @@ static int send_bounces(struct qmgr_message *m, time_t now)
 		n++;
 	}
 	if (n > 0 && m->env.sender[0] == '\0') {
-		log_info("%s: undeliverable mail from the null sender <>: no notification",
-			 m->qid);
+		log_info("%s: undeliverable mail from the null sender <>: no notification", m->qid);
 	} else if (n > 0 && qmgr_dsn_send(m, DSN_FAILURE, r, n, &err) < 0) {
 		log_warn("%s: non-delivery notification not sent: %s; will try again", m->qid,
 			 err.msg);
@@ -266,16 +272,18 @@ static int send_bounces(struct qmgr_message *m, time_t now)
 	}
 	if (rc == 0 && defer_log_remove(m->q->dir_bounce, m->qid, &err) < 0)
 		log_warn("%s: bounce log: %s", m->qid, err.msg);
+	for (i = 0; i < n; i++)
+		buf_deinit(&orcpt[i]);
+	free(orcpt);
 	free(r);
 	defer_log_deinit(&bl);
-	(void)now;
 	return rc;
 }
 
 /* send_delay - the one delay warning, from this round's defer log. */
 static void send_delay(struct qmgr_message *m, time_t now)
 {
-	struct defer_log dl = { 0 };
+	struct defer_log dl = {0};
 	struct dsn_rcpt *r;
 	struct buf *orcpt;
 	struct err err;
@@ -322,9 +330,9 @@ static void send_delay(struct qmgr_message *m, time_t now)
 static void defer_message(struct qmgr_message *m, time_t now)
 {
 	struct qmgr *q = m->q;
-	time_t next = qmgr_retry_time(now, m->env.arrival.tv_sec, q->min_backoff,
-				      q->max_backoff, lifetime(m));
-	struct timespec ts[2] = { { now, 0 }, { next, 0 } };
+	time_t next = qmgr_retry_time(now, m->env.arrival.tv_sec, q->min_backoff, q->max_backoff,
+				      lifetime(m));
+	struct timespec ts[2] = {{now, 0}, {next, 0}};
 
 	if (futimens(m->fd, ts) < 0)
 		log_warn("%s: setting the retry time: %s", m->qid, strerror(errno));
@@ -346,11 +354,13 @@ static void remove_message(struct qmgr_message *m)
 		log_warn("%s: cannot remove: %s", m->qid, strerror(errno));
 		return;
 	}
+	/* No fsync of active/ here: should a crash undo the unlink, the file
+	 * comes back with every recipient DONE and is simply removed again
+	 * (a repeated non-delivery report at worst).  qmgr is one process for
+	 * the whole queue; a directory sync per message would serialise it. */
 	if (defer_log_remove(q->dir_bounce, m->qid, &err) < 0 ||
 	    defer_log_remove(q->dir_defer, m->qid, &err) < 0)
 		log_warn("%s: %s", m->qid, err.msg);
-	if (fsync(q->dir_active) < 0)
-		log_warn("%s: fsync of the active queue: %s", m->qid, strerror(errno));
 	log_info("%s: removed", m->qid);
 }
 

@@ -75,8 +75,7 @@ void qmgr_todo_push(struct qmgr *q, const char *qid)
 
 /* scan_dir - call fn for each valid queue ID in dirfd; fn returns false to
  * stop.  The directory is read through a dup, so dirfd stays open. */
-static void scan_dir(int dirfd, const char *what, bool (*fn)(const char *qid, void *ctx),
-		     void *ctx)
+static void scan_dir(int dirfd, const char *what, bool (*fn)(const char *qid, void *ctx), void *ctx)
 {
 	int fd = dup(dirfd);
 	DIR *d;
@@ -182,7 +181,7 @@ static bool deferred_one(const char *qid, void *ctx)
 
 void qmgr_scan_deferred(struct qmgr *q, time_t now)
 {
-	struct deferred_scan s = { q, now, 0 };
+	struct deferred_scan s = {q, now, 0};
 
 	scan_dir(q->dir_deferred, "deferred", deferred_one, &s);
 	if (s.moved > 0)
@@ -211,7 +210,7 @@ static bool incoming_one(const char *qid, void *ctx)
 
 void qmgr_scan_incoming(struct qmgr *q, time_t now)
 {
-	struct incoming_scan s = { q, now };
+	struct incoming_scan s = {q, now};
 
 	scan_dir(q->dir_incoming, "incoming", incoming_one, &s);
 }
@@ -225,8 +224,7 @@ struct orphan_scan {
 /* in_any_queue - a queue file named qid exists in some queue directory. */
 static bool in_any_queue(struct qmgr *q, const char *qid)
 {
-	int dirs[] = { q->dir_active, q->dir_deferred, q->dir_hold, q->dir_incoming,
-		       q->dir_corrupt };
+	int dirs[] = {q->dir_active, q->dir_deferred, q->dir_hold, q->dir_incoming, q->dir_corrupt};
 	struct stat st;
 	size_t i;
 
@@ -250,7 +248,7 @@ static bool orphan_one(const char *qid, void *ctx)
 
 void qmgr_scan_orphans(struct qmgr *q)
 {
-	struct orphan_scan d = { q, q->dir_defer, "defer" }, b = { q, q->dir_bounce, "bounce" };
+	struct orphan_scan d = {q, q->dir_defer, "defer"}, b = {q, q->dir_bounce, "bounce"};
 
 	scan_dir(q->dir_defer, "defer", orphan_one, &d);
 	scan_dir(q->dir_bounce, "bounce", orphan_one, &b);
@@ -307,7 +305,7 @@ static bool flush_one(const char *qid, void *ctx)
 
 unsigned int qmgr_flush(struct qmgr *q, const char *site, const char *qid)
 {
-	struct flush_scan s = { q, site, 0 };
+	struct flush_scan s = {q, site, 0};
 	struct stat st;
 
 	if (qid != NULL) {

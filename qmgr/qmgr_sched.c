@@ -46,7 +46,7 @@ struct qmgr_entry {
 	struct qmgr_message *msg;
 	struct qmgr_dest *dest;
 	char *nexthop;
-	size_t *rcpts;        /* indices into msg->env.rcpts */
+	size_t *rcpts; /* indices into msg->env.rcpts */
 	bool *answered;
 	size_t n;
 	struct qmgr_entry *next;
@@ -55,31 +55,31 @@ struct qmgr_entry {
 struct qmgr_dest {
 	struct qmgr_transport *tr;
 	char *key;
-	struct qmgr_entry *head, *tail;  /* waiting entries */
-	unsigned long busy;              /* entries in flight */
-	bool ready;                      /* on tr's ready list */
+	struct qmgr_entry *head, *tail; /* waiting entries */
+	unsigned long busy;		/* entries in flight */
+	bool ready;			/* on tr's ready list */
 	struct qmgr_dest *rprev, *rnext;
 };
 
 struct qmgr_agent {
 	struct qmgr_transport *tr;
 	struct ipc_conn *conn;
-	struct qmgr_entry *entry;        /* in flight, NULL when idle */
+	struct qmgr_entry *entry; /* in flight, NULL when idle */
 	uint32_t reqid;
-	struct qmgr_agent *prev, *next;  /* tr's agent list */
+	struct qmgr_agent *prev, *next; /* tr's agent list */
 };
 
 struct qmgr_transport {
 	struct qmgr *q;
 	char *name;
-	char *peer;                      /* "unix:private/NAME" for logs */
+	char *peer; /* "unix:private/NAME" for logs */
 	unsigned long proc_limit, dest_conc;
 	size_t rcpt_limit;
-	unsigned long busy;              /* requests in flight */
+	unsigned long busy; /* requests in flight */
 	struct qmgr_map dests;
 	struct qmgr_dest *rhead, *rtail; /* destinations with work and room */
 	struct qmgr_agent *agents;
-	struct loop_timer *retry;        /* socket was busy: try again later */
+	struct loop_timer *retry; /* socket was busy: try again later */
 	struct qmgr_transport *next;
 };
 
@@ -172,8 +172,8 @@ static void dest_maybe_free(struct qmgr_dest *d)
 	free(d);
 }
 
-void qmgr_sched_add(struct qmgr *q, struct qmgr_message *m, const char *transport,
-		    const char *dest, const char *nexthop, const size_t *rcpts, size_t n)
+void qmgr_sched_add(struct qmgr *q, struct qmgr_message *m, const char *transport, const char *dest,
+		    const char *nexthop, const size_t *rcpts, size_t n)
 {
 	struct qmgr_transport *tr = transport_get(q, transport);
 	struct qmgr_dest *d = qmgr_map_get(&tr->dests, dest);
@@ -325,8 +325,7 @@ static void on_agent_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, voi
 		break;
 	case IPC_ERROR:
 		(void)ipc_get(msg, 0, IPC_STR("reason", &reason), IPC_END);
-		log_warn("%s: %s refused the request: %s", a->entry->msg->qid, a->tr->peer,
-			 reason);
+		log_warn("%s: %s refused the request: %s", a->entry->msg->qid, a->tr->peer, reason);
 		ipc_conn_close_after_write(conn, "request refused");
 		break;
 	default:
@@ -339,7 +338,7 @@ static void on_agent_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, voi
  * (EAGAIN: the listener's backlog is full, try again soon). */
 static struct qmgr_agent *agent_connect(struct qmgr_transport *tr)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct buf path = BUF_INIT;
 	struct qmgr_agent *a;
 	int fd, saved;
@@ -445,8 +444,8 @@ static bool dispatch(struct qmgr_transport *tr, struct qmgr_entry *e)
 	d->busy++;
 	tr->busy++;
 	ready_add(d);
-	ipc_conn_set_timeout(a->conn, (unsigned int)(tr->q->ipc_timeout > 0
-						     ? tr->q->ipc_timeout * 1000 : 0));
+	ipc_conn_set_timeout(
+		a->conn, (unsigned int)(tr->q->ipc_timeout > 0 ? tr->q->ipc_timeout * 1000 : 0));
 	if (!send_request(a, e)) {
 		ipc_conn_free(&a->conn);
 		agent_close(a, "cannot send the request");

@@ -204,8 +204,7 @@ void qmgr_routes_sort(struct qmgr_route *routes, size_t n)
 		qsort(routes, n, sizeof(*routes), route_cmp);
 }
 
-size_t qmgr_routes_batch(const struct qmgr_route *routes, size_t n, size_t start,
-			 size_t limit)
+size_t qmgr_routes_batch(const struct qmgr_route *routes, size_t n, size_t start, size_t limit)
 {
 	size_t end = start + 1;
 

@@ -58,7 +58,7 @@ static const char *body_of(const char *p)
 
 struct parsed {
 	struct buf boundary;
-	char *parts[4];   /* each part: its header, empty line, body */
+	char *parts[4]; /* each part: its header, empty line, body */
 	size_t nparts;
 	char *status_blocks[8];
 	size_t nblocks;
@@ -127,10 +127,9 @@ static const char original[] = "From: alice@example.org\nTo: bob@example.net\n"
 			       "Subject: hello\n\nbody line 1\nbody line 2\n";
 
 static const struct dsn_rcpt two_rcpts[] = {
-	{ "bob@example.net", "rfc822;Bob@Example.NET", "failed", "5.1.1", "dns;mx.example.net",
-	  "smtp;550 5.1.1 no such user", "host mx.example.net said: 550 no such user",
-	  1700000100 },
-	{ "carol@example.net", "", "failed", "5.4.7", "", "", "message delivery time expired", 0 },
+	{"bob@example.net", "rfc822;Bob@Example.NET", "failed", "5.1.1", "dns;mx.example.net",
+	 "smtp;550 5.1.1 no such user", "host mx.example.net said: 550 no such user", 1700000100},
+	{"carol@example.net", "", "failed", "5.4.7", "", "", "message delivery time expired", 0},
 };
 
 static void base_msg(struct dsn_msg *m)
@@ -188,14 +187,14 @@ static void test_failure_parses_back(void **state)
 	assert_int_equal(p.nblocks, 3);
 	assert_true(field(p.status_blocks[0], strlen(p.status_blocks[0]), "Reporting-MTA", &v));
 	assert_string_equal(v.data, "dns; mx.example.test");
-	assert_true(field(p.status_blocks[0], strlen(p.status_blocks[0]),
-			  "Original-Envelope-Id", &v));
+	assert_true(
+		field(p.status_blocks[0], strlen(p.status_blocks[0]), "Original-Envelope-Id", &v));
 	assert_string_equal(v.data, "ENV-42");
 	assert_true(field(p.status_blocks[0], strlen(p.status_blocks[0]), "Arrival-Date", &v));
 	assert_true(field(p.status_blocks[1], strlen(p.status_blocks[1]), "Final-Recipient", &v));
 	assert_string_equal(v.data, "rfc822; bob@example.net");
-	assert_true(field(p.status_blocks[1], strlen(p.status_blocks[1]), "Original-Recipient",
-			  &v));
+	assert_true(
+		field(p.status_blocks[1], strlen(p.status_blocks[1]), "Original-Recipient", &v));
 	assert_string_equal(v.data, "rfc822; Bob@Example.NET");
 	assert_true(field(p.status_blocks[1], strlen(p.status_blocks[1]), "Action", &v));
 	assert_string_equal(v.data, "failed");
@@ -205,12 +204,10 @@ static void test_failure_parses_back(void **state)
 	assert_string_equal(v.data, "dns; mx.example.net");
 	assert_true(field(p.status_blocks[1], strlen(p.status_blocks[1]), "Diagnostic-Code", &v));
 	assert_string_equal(v.data, "smtp; 550 5.1.1 no such user");
-	assert_true(field(p.status_blocks[1], strlen(p.status_blocks[1]), "Last-Attempt-Date",
-			  &v));
-	assert_false(field(p.status_blocks[1], strlen(p.status_blocks[1]), "Will-Retry-Until",
-			   &v));
-	assert_false(field(p.status_blocks[2], strlen(p.status_blocks[2]), "Original-Recipient",
-			   &v));
+	assert_true(field(p.status_blocks[1], strlen(p.status_blocks[1]), "Last-Attempt-Date", &v));
+	assert_false(field(p.status_blocks[1], strlen(p.status_blocks[1]), "Will-Retry-Until", &v));
+	assert_false(
+		field(p.status_blocks[2], strlen(p.status_blocks[2]), "Original-Recipient", &v));
 	assert_false(field(p.status_blocks[2], strlen(p.status_blocks[2]), "Remote-MTA", &v));
 	assert_true(field(p.status_blocks[2], strlen(p.status_blocks[2]), "Status", &v));
 	assert_string_equal(v.data, "5.4.7");
@@ -225,8 +222,8 @@ static void test_headers_only_and_delay(void **state)
 	struct buf out = BUF_INIT, v = BUF_INIT;
 	struct err err;
 	struct parsed p;
-	const struct dsn_rcpt r = { "bob@example.net", NULL, "delayed", "4.4.1", NULL,
-				    NULL, "connection refused", 1700000100 };
+	const struct dsn_rcpt r = {"bob@example.net",	 NULL,	    "delayed", "4.4.1", NULL, NULL,
+				   "connection refused", 1700000100};
 
 	base_msg(&m);
 	m.kind = DSN_DELAY;
@@ -259,8 +256,9 @@ static void test_success_and_utf8(void **state)
 	struct buf out = BUF_INIT, v = BUF_INIT;
 	struct err err;
 	struct parsed p;
-	const struct dsn_rcpt r = { "j\xc3\xb6rg@example.net", "", "delivered", "2.0.0", "",
-				    "", "delivered to maildir", 1700000100 };
+	const struct dsn_rcpt r = {
+		"j\xc3\xb6rg@example.net", "",	      "delivered", "2.0.0", "", "",
+		"delivered to maildir",	   1700000100};
 
 	base_msg(&m);
 	m.kind = DSN_SUCCESS;
@@ -290,8 +288,14 @@ static void test_hostile_text_stays_in_field(void **state)
 	struct buf out = BUF_INIT, v = BUF_INIT, longdiag = BUF_INIT;
 	struct err err;
 	struct parsed p;
-	struct dsn_rcpt r = { "bob@example.net", "", "failed", "5.0.0", "",
-			      NULL, "bad\nX-Injected: yes\r\n\n--oops", 0 };
+	struct dsn_rcpt r = {"bob@example.net",
+			     "",
+			     "failed",
+			     "5.0.0",
+			     "",
+			     NULL,
+			     "bad\nX-Injected: yes\r\n\n--oops",
+			     0};
 	size_t i;
 
 	for (i = 0; i < 60; i++)

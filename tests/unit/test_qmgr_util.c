@@ -17,8 +17,8 @@ static void test_backoff_doubles_within_bounds(void **state)
 	static const struct {
 		long age, want;
 	} t[] = {
-		{ 0, 300 }, { 10, 300 }, { 300, 300 }, { 600, 600 }, { 1200, 1200 },
-		{ 2400, 2400 }, { 3999, 3999 }, { 4000, 4000 }, { 86400, 4000 },
+		{0, 300},     {10, 300},    {300, 300},	  {600, 600},	 {1200, 1200},
+		{2400, 2400}, {3999, 3999}, {4000, 4000}, {86400, 4000},
 	};
 	size_t i;
 
@@ -63,8 +63,8 @@ static void test_retry_capped_at_expiry(void **state)
 
 static void test_delay_due(void **state)
 {
-	assert_false(qmgr_delay_due(5000, 1000, 0, 0));          /* off */
-	assert_false(qmgr_delay_due(1500, 1000, 3600, 0));       /* too young */
+	assert_false(qmgr_delay_due(5000, 1000, 0, 0));	   /* off */
+	assert_false(qmgr_delay_due(1500, 1000, 3600, 0)); /* too young */
 	assert_true(qmgr_delay_due(4600, 1000, 3600, 0));
 	assert_false(qmgr_delay_due(4600, 1000, 3600, QFILE_MSTAT_DELAY_SENT)); /* once */
 }
@@ -88,10 +88,10 @@ static void test_grouping(void **state)
 		const char *transport, *addr;
 		bool per_rcpt;
 	} in[] = {
-		{ "smtp", "a@Remote.example", false }, { "local", "x@example.test", true },
-		{ "smtp", "b@remote.example", false }, { "smtp", "c@other.example", false },
-		{ "local", "X@example.test", true },   { "smtp", "d@remote.example", false },
-		{ "local", "y@example.test", true },
+		{"smtp", "a@Remote.example", false}, {"local", "x@example.test", true},
+		{"smtp", "b@remote.example", false}, {"smtp", "c@other.example", false},
+		{"local", "X@example.test", true},   {"smtp", "d@remote.example", false},
+		{"local", "y@example.test", true},
 	};
 	struct qmgr_route r[N_ELEMENTS(in)];
 	size_t i, start, end, batches = 0;
@@ -118,13 +118,13 @@ static void test_grouping(void **state)
 	end = qmgr_routes_batch(r, 7, start, 1);
 	assert_int_equal(end, 1);
 	end = qmgr_routes_batch(r, 7, 0, 50);
-	assert_int_equal(end, 2);               /* x@ twice, then y@ is another dest */
+	assert_int_equal(end, 2); /* x@ twice, then y@ is another dest */
 	assert_int_equal(qmgr_routes_batch(r, 7, 2, 50), 3);
-	assert_int_equal(qmgr_routes_batch(r, 7, 3, 50), 4);  /* other.example alone */
+	assert_int_equal(qmgr_routes_batch(r, 7, 3, 50), 4); /* other.example alone */
 	assert_int_equal(qmgr_routes_batch(r, 7, 4, 2), 6);
 	assert_int_equal(qmgr_routes_batch(r, 7, 6, 2), 7);
 	assert_int_equal(qmgr_routes_batch(r, 7, 7, 2), 7);
-	assert_int_equal(qmgr_routes_batch(r, 7, 4, 0), 5);   /* limit 0 acts as 1 */
+	assert_int_equal(qmgr_routes_batch(r, 7, 4, 0), 5); /* limit 0 acts as 1 */
 	for (start = 0; start < 7; start = end, batches++)
 		end = qmgr_routes_batch(r, 7, start, 50);
 	assert_int_equal(batches, 4);
@@ -151,7 +151,7 @@ static void test_map(void **state)
 {
 	struct qmgr_map m;
 	char key[32];
-	int vals[3] = { 1, 2, 3 };
+	int vals[3] = {1, 2, 3};
 	size_t i;
 
 	qmgr_map_init(&m);
