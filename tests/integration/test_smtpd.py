@@ -14,6 +14,7 @@ import smtplib
 import subprocess
 import time
 
+import helpers
 import pytest
 
 from test_smtpd_util import (Made, Raw, body_of, greet, queue_file, queue_ids,
@@ -343,3 +344,22 @@ def test_swaks_session(mx):
     assert env["H"] == "swaks.example"
     assert b"Subject: from swaks\n" in env["content"]
     assert b"swaks body" in env["content"]
+
+
+def test_delivered_byte_exact_into_the_maildir():
+    """With qmgr and local running, a message accepted by smtpd lands in the
+    user's Maildir with our Received: header and the body byte for byte."""
+    made = Made(users=[USER], deliver=True)
+    try:
+        body = b"Subject: to the maildir\r\n\r\n..dot\r\n8bit \xc3\xa9\r\n"
+        with greet(made.port) as c:
+            qid = queued_id(send_message(c, body + b".\r\n"))
+        new = made.inst.dir / "mail" / "example.test" / "alice" / "new"
+        files = helpers.wait_for(lambda: list(new.iterdir()) if new.exists() else [],
+                                 20, what="Maildir delivery")
+        data = files[0].read_bytes()
+        assert qid.encode() in data
+        assert b"Received: from client.example (unknown [127.0.0.1])" in data
+        assert data.endswith(b"Subject: to the maildir\n\n.dot\n8bit \xc3\xa9\n")
+    finally:
+        made.close()

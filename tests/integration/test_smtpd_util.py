@@ -175,7 +175,7 @@ def body_of(env):
 class Made:
     """An instance made by new_instance() (for module-scoped fixtures)."""
 
-    def __init__(self, params=(), users=(), aliases=None):
+    def __init__(self, params=(), users=(), aliases=None, deliver=False):
         self.root = Path(tempfile.mkdtemp(prefix="tern-smtpd-", dir="/tmp"))
         os.chmod(self.root, 0o755)
         self.inst = helpers.Instance(self.root / "inst", helpers.find_port_base())
@@ -183,10 +183,11 @@ class Made:
         self.inst.set_param("inet_interfaces", "127.0.0.1")
         for name, value in params:
             self.inst.set_param(name, value)
-        # keep accepted mail in queue/active/ where the tests read it
-        text = self.inst.master_cf.read_text()
-        text = re.sub(r"(?m)^(qmgr|local|smtp|pickup)(\s)", r"#\1\2", text)
-        self.inst.master_cf.write_text(text)
+        if not deliver:
+            # keep accepted mail in queue/active/ where the tests read it
+            text = self.inst.master_cf.read_text()
+            text = re.sub(r"(?m)^(qmgr|local|smtp|pickup)(\s)", r"#\1\2", text)
+            self.inst.master_cf.write_text(text)
         for user in users:
             helpers.check(self.inst.tern("user", "add", user, "secret-pw"), "user add")
         if aliases is not None:
