@@ -42,8 +42,7 @@
 #define SHOW_ALL 0x7
 
 /* Where -q looks, in this order. */
-static const char *const queue_names[] = { "incoming", "active", "deferred", "hold",
-					   "corrupt" };
+static const char *const queue_names[] = {"incoming", "active", "deferred", "hold", "corrupt"};
 
 static void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
 static void fatal(const char *fmt, ...)
@@ -83,9 +82,11 @@ static void show_flags(unsigned int flags)
 	static const struct {
 		unsigned int bit;
 		const char *name;
-	} names[] = { { QFILE_F_8BITMIME, "8BITMIME" }, { QFILE_F_BINARYMIME, "BINARYMIME" },
-		      { QFILE_F_SMTPUTF8, "SMTPUTF8" }, { QFILE_F_RET_FULL, "RET=FULL" },
-		      { QFILE_F_RET_HDRS, "RET=HDRS" } };
+	} names[] = {{QFILE_F_8BITMIME, "8BITMIME"},
+		     {QFILE_F_BINARYMIME, "BINARYMIME"},
+		     {QFILE_F_SMTPUTF8, "SMTPUTF8"},
+		     {QFILE_F_RET_FULL, "RET=FULL"},
+		     {QFILE_F_RET_HDRS, "RET=HDRS"}};
 
 	printf("message_flags: %u", flags);
 	for (size_t i = 0; i < N_ELEMENTS(names); i++)
@@ -234,16 +235,28 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "bc:ehoqrsv")) != -1) {
 		switch (c) {
-		case 'b': what |= SHOW_BODY; break;
-		case 'c': dir = optarg; break;
-		case 'e': what |= SHOW_ENV; break;
-		case 'h': what |= SHOW_HDR; break;
-		case 'q': by_id = true; break;
+		case 'b':
+			what |= SHOW_BODY;
+			break;
+		case 'c':
+			dir = optarg;
+			break;
+		case 'e':
+			what |= SHOW_ENV;
+			break;
+		case 'h':
+			what |= SHOW_HDR;
+			break;
+		case 'q':
+			by_id = true;
+			break;
 		case 'o':
 		case 'r':
 		case 's':
-		case 'v': break; /* Postfix options without meaning here */
-		default: usage();
+		case 'v':
+			break; /* Postfix options without meaning here */
+		default:
+			usage();
 		}
 	}
 	if (optind >= argc)

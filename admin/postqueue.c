@@ -67,14 +67,29 @@ int main(int argc, char **argv)
 	}
 	while ((c = getopt(argc, argv, "c:fi:jps:v")) != -1) {
 		switch (c) {
-		case 'c': dir = optarg; break;
+		case 'c':
+			dir = optarg;
+			break;
 		case 'f':
 		case 'j':
-		case 'p': mode = c; nmodes++; break;
-		case 'i': mode = c; nmodes++; id = optarg; break;
-		case 's': mode = c; nmodes++; site = optarg; break;
-		case 'v': break;
-		default: usage();
+		case 'p':
+			mode = c;
+			nmodes++;
+			break;
+		case 'i':
+			mode = c;
+			nmodes++;
+			id = optarg;
+			break;
+		case 's':
+			mode = c;
+			nmodes++;
+			site = optarg;
+			break;
+		case 'v':
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || nmodes > 1 || mode == 0)

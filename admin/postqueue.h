@@ -21,7 +21,7 @@ int postqueue_show(struct cfg *cfg, bool json, FILE *out, struct err *err) ATTR_
 /* postqueue_flush - ask qmgr (private/qmgr, QMGR_FLUSH) to retry deferred
  * mail now: all of it, or only mail for site, or only queue_id (either may
  * be NULL).  -1 with err when qmgr cannot be reached or refuses. */
-int postqueue_flush(struct cfg *cfg, const char *site, const char *queue_id, struct err *err)
-	ATTR_WARN_UNUSED;
+int postqueue_flush(struct cfg *cfg, const char *site, const char *queue_id,
+		    struct err *err) ATTR_WARN_UNUSED;
 
 #endif

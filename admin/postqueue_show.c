@@ -36,10 +36,10 @@ static const struct {
 	const char *name;
 	char mark;
 } queues[] = {
-	{ "incoming", ' ' },
-	{ "active", '*' },
-	{ "deferred", ' ' },
-	{ "hold", '!' },
+	{"incoming", ' '},
+	{"active", '*'},
+	{"deferred", ' '},
+	{"hold", '!'},
 };
 
 /* Column of the sender and recipients: ID + mark, size, date. */
@@ -120,8 +120,9 @@ static void show_json(struct show_state *st, const char *queue, const char *id,
 	json_str(&b, queue);
 	buf_adds(&b, ", \"queue_id\": ");
 	json_str(&b, id);
-	buf_printf(&b, ", \"arrival_time\": %lld, \"message_size\": %llu, "
-		       "\"forced_expire\": false, \"sender\": ",
+	buf_printf(&b,
+		   ", \"arrival_time\": %lld, \"message_size\": %llu, "
+		   "\"forced_expire\": false, \"sender\": ",
 		   (long long)env->arrival.tv_sec, (unsigned long long)env->content_size);
 	json_str(&b, env->sender);
 	buf_adds(&b, ", \"recipients\": [");
@@ -147,8 +148,8 @@ static void show_json(struct show_state *st, const char *queue, const char *id,
 }
 
 /* show_text - one message in mailq's shape. */
-static void show_text(struct show_state *st, char mark, const char *id,
-		      const struct qfile_env *env, const struct defer_log *log)
+static void show_text(struct show_state *st, char mark, const char *id, const struct qfile_env *env,
+		      const struct defer_log *log)
 {
 	char date[64];
 	struct tm tm;
@@ -159,8 +160,8 @@ static void show_text(struct show_state *st, char mark, const char *id,
 	if (st->count == 0)
 		fprintf(st->out, "%-11s %8s %-20s %s\n", "-Queue ID-", "--Size--",
 			"----Arrival Time----", "-Sender/Recipient-------");
-	if (localtime_r(&t, &tm) == NULL || strftime(date, sizeof(date), "%a %b %e %H:%M:%S",
-						     &tm) == 0)
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a %b %e %H:%M:%S", &tm) == 0)
 		snprintf(date, sizeof(date), "%lld", (long long)t);
 	str_sanitize(&clean, env->sender, strlen(env->sender), 1000);
 	fprintf(st->out, "%s%c %8llu %-20.20s %s\n", id, mark,
@@ -190,8 +191,7 @@ static void show_text(struct show_state *st, char mark, const char *id,
 
 /* show_one - read queue/id and print it; a file that cannot be read now
  * (moved, incomplete) is skipped. */
-static void show_one(struct show_state *st, int dirfd, const char *queue, char mark,
-		     const char *id)
+static void show_one(struct show_state *st, int dirfd, const char *queue, char mark, const char *id)
 {
 	struct qfile_env env;
 	struct defer_log log;
@@ -238,7 +238,7 @@ static int open_queue_dir(const char *queue_dir, const char *name, struct err *e
 int postqueue_show(struct cfg *cfg, bool json, FILE *out, struct err *err)
 {
 	const char *qdir = cfg_get(cfg, "queue_directory");
-	struct show_state st = { json, out, -1, 0, 0 };
+	struct show_state st = {json, out, -1, 0, 0};
 	int fds[N_ELEMENTS(queues)];
 
 	/* Open every directory first so a permission problem prints nothing. */

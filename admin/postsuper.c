@@ -48,8 +48,8 @@
 #define STALE_AGE 3600 /* seconds: incoming files older than this are leftovers */
 
 enum queue_ix { Q_INCOMING, Q_ACTIVE, Q_DEFERRED, Q_HOLD, Q_CORRUPT, Q_DEFER, Q_BOUNCE, Q_N };
-static const char *const qnames[Q_N] = { "incoming", "active", "deferred", "hold",
-					 "corrupt",  "defer",  "bounce" };
+static const char *const qnames[Q_N] = {"incoming", "active", "deferred", "hold",
+					"corrupt",  "defer",  "bounce"};
 #define QMASK(q) (1u << (q))
 #define MSG_QUEUES (QMASK(Q_INCOMING) | QMASK(Q_ACTIVE) | QMASK(Q_DEFERRED) | QMASK(Q_HOLD))
 
@@ -63,20 +63,20 @@ static const struct {
 	const char *summary;
 	const char *logged;
 } ops[OP_N] = {
-	[OP_DELETE] = { MSG_QUEUES, -1, "Deleted", "removed" },
-	[OP_HOLD] = { QMASK(Q_ACTIVE) | QMASK(Q_DEFERRED), Q_HOLD, "Placed on hold",
-		      "placed on hold" },
-	[OP_RELEASE] = { QMASK(Q_HOLD), Q_ACTIVE, "Released from hold", "released from hold" },
-	[OP_REQUEUE] = { QMASK(Q_ACTIVE) | QMASK(Q_DEFERRED) | QMASK(Q_HOLD), Q_ACTIVE, "Requeued",
-			 "requeued" },
+	[OP_DELETE] = {MSG_QUEUES, -1, "Deleted", "removed"},
+	[OP_HOLD] = {QMASK(Q_ACTIVE) | QMASK(Q_DEFERRED), Q_HOLD, "Placed on hold",
+		     "placed on hold"},
+	[OP_RELEASE] = {QMASK(Q_HOLD), Q_ACTIVE, "Released from hold", "released from hold"},
+	[OP_REQUEUE] = {QMASK(Q_ACTIVE) | QMASK(Q_DEFERRED) | QMASK(Q_HOLD), Q_ACTIVE, "Requeued",
+			"requeued"},
 };
 
 struct ctx {
 	struct cfg *cfg;
 	int fd[Q_N];
-	bool dirty[Q_N];      /* fsync before exit */
-	unsigned int limit;   /* queues named on the command line (0: none) */
-	char **ids[OP_N];     /* IDs per operation ("ALL" allowed) */
+	bool dirty[Q_N];    /* fsync before exit */
+	unsigned int limit; /* queues named on the command line (0: none) */
+	char **ids[OP_N];   /* IDs per operation ("ALL" allowed) */
 	size_t nids[OP_N];
 };
 
@@ -243,8 +243,8 @@ static bool apply(struct ctx *c, enum op op, int q, const char *id)
 /* run_op - every ID given for op, in every queue it may be in. */
 static size_t run_op(struct ctx *c, enum op op, char ***moved_r, size_t *nmoved)
 {
-	unsigned int from = c->limit != 0 ? c->limit & (ops[op].from | QMASK(Q_CORRUPT))
-					  : ops[op].from;
+	unsigned int from =
+		c->limit != 0 ? c->limit & (ops[op].from | QMASK(Q_CORRUPT)) : ops[op].from;
 	size_t done = 0;
 
 	for (size_t i = 0; i < c->nids[op]; i++) {
@@ -308,8 +308,8 @@ static size_t purge_incoming(struct ctx *c)
 /* to_corrupt - move queue q's entry name to corrupt/ (kept, never used). */
 static bool to_corrupt(struct ctx *c, int q, const char *name, const char *why)
 {
-	if (!safefile_component_ok(name) || faccessat(c->fd[Q_CORRUPT], name, F_OK,
-						      AT_SYMLINK_NOFOLLOW) == 0) {
+	if (!safefile_component_ok(name) ||
+	    faccessat(c->fd[Q_CORRUPT], name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		warn("%s/%.100s: %s; not moved (name unusable or taken in corrupt/)", qnames[q],
 		     name, why);
 		return false;
@@ -405,7 +405,7 @@ static void setup_log(struct cfg *cfg)
 
 int main(int argc, char **argv)
 {
-	static const char opchars[OP_N] = { 'd', 'h', 'H', 'r' };
+	static const char opchars[OP_N] = {'d', 'h', 'H', 'r'};
 	const char *dir = getenv("TERN_CONFIG_DIR");
 	struct ctx c;
 	struct err err;

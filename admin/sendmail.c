@@ -51,11 +51,11 @@ struct opts {
 	const char *sender;
 	const char *fullname;
 	const char *envid;
-	bool extract;        /* -t */
-	bool dot_ends;       /* no -i */
+	bool extract;  /* -t */
+	bool dot_ends; /* no -i */
 	bool verbose;
-	bool body_7bit;      /* -B 7BIT */
-	bool body_8bit;      /* -B 8BITMIME */
+	bool body_7bit;	     /* -B 7BIT */
+	bool body_8bit;	     /* -B 8BITMIME */
 	unsigned int notify; /* -N */
 	unsigned int ret;    /* -R: PICKUP_F_RET_* */
 	enum sendmail_mode mode;
@@ -145,13 +145,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				fatal(EX_USAGE, "-B: bad body type \"%s\"", optarg);
 			break;
 		case 'C':
-		case 'c': o->dir = optarg; break;
-		case 'F': o->fullname = optarg; break;
+		case 'c':
+			o->dir = optarg;
+			break;
+		case 'F':
+			o->fullname = optarg;
+			break;
 		case 'f':
-		case 'r': o->sender = optarg; break;
-		case 'I': o->mode = MODE_ALIASES; break;
-		case 'i': o->dot_ends = false; break;
-		case 'N': o->notify = parse_notify(optarg); break;
+		case 'r':
+			o->sender = optarg;
+			break;
+		case 'I':
+			o->mode = MODE_ALIASES;
+			break;
+		case 'i':
+			o->dot_ends = false;
+			break;
+		case 'N':
+			o->notify = parse_notify(optarg);
+			break;
 		case 'o':
 			if (strcmp(optarg, "i") == 0)
 				o->dot_ends = false;
@@ -164,12 +176,28 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			else
 				fatal(EX_USAGE, "-R: bad DSN return \"%s\"", optarg);
 			break;
-		case 't': o->extract = true; break;
-		case 'V': o->envid = optarg; break;
-		case 'v': o->verbose = true; break;
-		case 'b': parse_b(o, optarg); break;
-		case 'q': o->mode = MODE_FLUSH; break;
-		case 'G': case 'L': case 'm': case 'n': case 'U': case 'X': case 'h':
+		case 't':
+			o->extract = true;
+			break;
+		case 'V':
+			o->envid = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'b':
+			parse_b(o, optarg);
+			break;
+		case 'q':
+			o->mode = MODE_FLUSH;
+			break;
+		case 'G':
+		case 'L':
+		case 'm':
+		case 'n':
+		case 'U':
+		case 'X':
+		case 'h':
 			break; /* accepted for compatibility, no effect */
 		default:
 			usage();
@@ -291,7 +319,7 @@ static void run_newaliases(const char *dir)
 static int deliver(struct cfg *cfg, const struct opts *o, char **argv, int argc)
 {
 	struct buf msg = BUF_INIT, qid = BUF_INIT;
-	struct rcpt_list rcpts = { NULL, 0, 0 };
+	struct rcpt_list rcpts = {NULL, 0, 0};
 	struct sendmail_msg m;
 	struct err err;
 	bool utf8 = false;

@@ -20,14 +20,14 @@ struct err;
 
 /* struct sendmail_msg - one message for pickup. */
 struct sendmail_msg {
-	const char *sender;    /* NULL: pickup's default (login@$myorigin); "" <> */
-	const char *fullname;  /* NULL: pickup takes the GECOS name */
-	char **rcpts;          /* nrcpt addresses as given (pickup qualifies) */
+	const char *sender;   /* NULL: pickup's default (login@$myorigin); "" <> */
+	const char *fullname; /* NULL: pickup takes the GECOS name */
+	char **rcpts;	      /* nrcpt addresses as given (pickup qualifies) */
 	size_t nrcpt;
-	unsigned int flags;    /* PICKUP_F_* */
-	unsigned int notify;   /* QFILE_NOTIFY_* for every recipient, 0 none */
-	const char *envid;     /* NULL: none */
-	const char *data;      /* the content, LF line ends */
+	unsigned int flags;  /* PICKUP_F_* */
+	unsigned int notify; /* QFILE_NOTIFY_* for every recipient, 0 none */
+	const char *envid;   /* NULL: none */
+	const char *data;    /* the content, LF line ends */
 	size_t len;
 };
 

@@ -26,14 +26,14 @@
 #include "smtpd/smtpd_cmd.h"
 #include "xmem.h"
 
-#define SMTP_FLAGS (SMTPD_CMD_EXT_SIZE | SMTPD_CMD_EXT_8BITMIME | SMTPD_CMD_EXT_SMTPUTF8 | \
-		    SMTPD_CMD_EXT_DSN)
+#define SMTP_FLAGS                                                                                 \
+	(SMTPD_CMD_EXT_SIZE | SMTPD_CMD_EXT_8BITMIME | SMTPD_CMD_EXT_SMTPUTF8 | SMTPD_CMD_EXT_DSN)
 
 struct smtp_txn {
 	bool mail;
 	char *sender;
 	char *envid;
-	unsigned int flags;   /* PICKUP_F_* */
+	unsigned int flags; /* PICKUP_F_* */
 	unsigned int notify;
 	char **rcpts;
 	size_t nrcpt, cap;
@@ -202,8 +202,9 @@ static void do_ehlo(struct cfg *cfg, struct smtp_txn *t, const struct smtpd_cmd 
 	if (cmd->verb == SMTPD_VERB_HELO) {
 		fprintf(out, "250 %s\r\n", host);
 	} else {
-		fprintf(out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %ld\r\n250-8BITMIME\r\n"
-			     "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 DSN\r\n",
+		fprintf(out,
+			"250-%s\r\n250-PIPELINING\r\n250-SIZE %ld\r\n250-8BITMIME\r\n"
+			"250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 DSN\r\n",
 			host, cfg_get_int(cfg, "message_size_limit"));
 	}
 	fflush(out);
@@ -232,9 +233,15 @@ int sendmail_smtp(struct cfg *cfg, FILE *in, FILE *out)
 		}
 		switch (cmd.verb) {
 		case SMTPD_VERB_HELO:
-		case SMTPD_VERB_EHLO: do_ehlo(cfg, &t, &cmd, out); break;
-		case SMTPD_VERB_MAIL: do_mail(cfg, &t, &cmd, out); break;
-		case SMTPD_VERB_RCPT: do_rcpt(cfg, &t, &cmd, out); break;
+		case SMTPD_VERB_EHLO:
+			do_ehlo(cfg, &t, &cmd, out);
+			break;
+		case SMTPD_VERB_MAIL:
+			do_mail(cfg, &t, &cmd, out);
+			break;
+		case SMTPD_VERB_RCPT:
+			do_rcpt(cfg, &t, &cmd, out);
+			break;
 		case SMTPD_VERB_DATA:
 			if (t.nrcpt == 0)
 				reply(out, "503 5.5.1 Error: need RCPT command");
@@ -245,13 +252,21 @@ int sendmail_smtp(struct cfg *cfg, FILE *in, FILE *out)
 			txn_reset(&t);
 			reply(out, "250 2.0.0 Ok");
 			break;
-		case SMTPD_VERB_NOOP: reply(out, "250 2.0.0 Ok"); break;
-		case SMTPD_VERB_VRFY: reply(out, "252 2.0.0 Cannot VRFY; send some mail"); break;
-		case SMTPD_VERB_HELP: reply(out, "214 2.0.0 See RFC 5321"); break;
+		case SMTPD_VERB_NOOP:
+			reply(out, "250 2.0.0 Ok");
+			break;
+		case SMTPD_VERB_VRFY:
+			reply(out, "252 2.0.0 Cannot VRFY; send some mail");
+			break;
+		case SMTPD_VERB_HELP:
+			reply(out, "214 2.0.0 See RFC 5321");
+			break;
 		case SMTPD_VERB_QUIT:
 			reply(out, "221 2.0.0 Bye");
 			goto done;
-		default: reply(out, "502 5.5.1 Error: command not implemented"); break;
+		default:
+			reply(out, "502 5.5.1 Error: command not implemented");
+			break;
 		}
 	}
 done:

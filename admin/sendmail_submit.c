@@ -33,9 +33,12 @@ bool sendmail_8bit(const char *p, size_t len)
 /* refusal_code - pickup's reasons for refusing data start with these. */
 static int refusal_code(const char *reason)
 {
-	static const char *const data_errs[] = { "bad ", "too many", "message too large",
-						 "empty recipient", "no recipients",
-						 "recipient list too long" };
+	static const char *const data_errs[] = {"bad ",
+						"too many",
+						"message too large",
+						"empty recipient",
+						"no recipients",
+						"recipient list too long"};
 	for (size_t i = 0; i < N_ELEMENTS(data_errs); i++)
 		if (strncmp(reason, data_errs[i], strlen(data_errs[i])) == 0)
 			return EX_DATAERR;
@@ -72,8 +75,8 @@ static int send_frame(int fd, struct ipc_msg *msg, struct err *err)
 
 /* rcpt_frames - BEGIN's recipients, then RCPTS frames of at most
  * PICKUP_RCPT_DATA_MAX bytes each. */
-static int rcpt_frames(int fd, struct ipc_msg *begin, const struct sendmail_msg *m,
-		       uint32_t *reqid, struct err *err)
+static int rcpt_frames(int fd, struct ipc_msg *begin, const struct sendmail_msg *m, uint32_t *reqid,
+		       struct err *err)
 {
 	struct buf batch = BUF_INIT;
 	struct ipc_msg *msg = begin;

@@ -27,14 +27,13 @@ struct pickup_msg *pickup_msg_new(struct cfg *cfg, uid_t uid, const char *login)
 /* pickup_msg_begin - take PICKUP_BEGIN's attributes, create the queue file
  * and write the envelope so far.  -1 with err: a bad attribute or the
  * queue could not be written. */
-int pickup_msg_begin(struct pickup_msg *m, struct ipc_msg *msg, struct err *err)
-	ATTR_WARN_UNUSED;
+int pickup_msg_begin(struct pickup_msg *m, struct ipc_msg *msg, struct err *err) ATTR_WARN_UNUSED;
 /* pickup_msg_rcpts - more NUL-separated recipients (before any content). */
-int pickup_msg_rcpts(struct pickup_msg *m, const void *data, size_t len, struct err *err)
-	ATTR_WARN_UNUSED;
+int pickup_msg_rcpts(struct pickup_msg *m, const void *data, size_t len,
+		     struct err *err) ATTR_WARN_UNUSED;
 /* pickup_msg_chunk - len content bytes. */
-int pickup_msg_chunk(struct pickup_msg *m, const void *data, size_t len, struct err *err)
-	ATTR_WARN_UNUSED;
+int pickup_msg_chunk(struct pickup_msg *m, const void *data, size_t len,
+		     struct err *err) ATTR_WARN_UNUSED;
 /* pickup_msg_end - finish the content (missing headers added), commit the
  * queue file (fsync, rename to active/) and log it.  0 means the message
  * is safe in the queue. */

@@ -149,8 +149,7 @@ int pickup_hdr_rcpts(const char *hdr, size_t hdr_len, addr_header_fn *fn, void *
 	return 0;
 }
 
-int pickup_addr_parse(const char *s, size_t len, bool sender, struct buf *out_r,
-		      struct err *err)
+int pickup_addr_parse(const char *s, size_t len, bool sender, struct buf *out_r, struct err *err)
 {
 	int flags = ADDR_LOCAL_OK | ADDR_UTF8 | (sender ? ADDR_SENDER : 0);
 
@@ -167,9 +166,9 @@ int pickup_addr_parse(const char *s, size_t len, bool sender, struct buf *out_r,
 
 void pickup_hdr_date(time_t t, struct buf *out)
 {
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	struct tm tm;
 	long off;
 	char sign = '+';
@@ -187,7 +186,8 @@ void pickup_hdr_date(time_t t, struct buf *out)
 		   tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 		   tm.tm_sec, sign, off / 60, off % 60);
 	if (tm.tm_zone != NULL && tm.tm_zone[0] != '\0' && strlen(tm.tm_zone) < 16 &&
-	    strspn(tm.tm_zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-") ==
+	    strspn(tm.tm_zone,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-") ==
 		    strlen(tm.tm_zone))
 		buf_printf(out, " (%s)", tm.tm_zone);
 }

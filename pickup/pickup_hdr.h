@@ -28,14 +28,14 @@ struct err;
 
 /* struct pickup_hdr_scan - what pickup_hdr_scan found. */
 struct pickup_hdr_scan {
-	size_t hdr_len;   /* bytes of header lines (the empty line excluded) */
-	size_t body_off;  /* where the rest starts: the empty line, the first
-			     non-header line, or the end */
-	bool has_blank;   /* an empty line ends the header section */
+	size_t hdr_len;	 /* bytes of header lines (the empty line excluded) */
+	size_t body_off; /* where the rest starts: the empty line, the first
+			    non-header line, or the end */
+	bool has_blank;	 /* an empty line ends the header section */
 	bool has_from;
 	bool has_date;
 	bool has_msgid;
-	bool has_resent;  /* some Resent-* field is present */
+	bool has_resent; /* some Resent-* field is present */
 };
 
 /* pickup_hdr_scan - scan len bytes of message text from its start.  Returns

@@ -40,17 +40,17 @@ struct pickup_msg {
 	struct qreceive *q;
 	struct qfile_writer *w;
 	struct timeval arrival;
-	char *sender;         /* canonical, "" for <> */
-	char *fullname;       /* for an added From:, may be "" */
-	struct buf head;      /* content held until the header section ends */
+	char *sender;	 /* canonical, "" for <> */
+	char *fullname;	 /* for an added From:, may be "" */
+	struct buf head; /* content held until the header section ends */
 	bool head_done;
-	uint64_t size;        /* content bytes received */
+	uint64_t size; /* content bytes received */
 	uint64_t size_limit;
 	size_t nrcpt;
 	size_t rcpt_limit;
 	unsigned int notify;
 	bool content_started;
-	struct buf msgid;     /* the Message-ID pickup added, if any */
+	struct buf msgid; /* the Message-ID pickup added, if any */
 };
 
 /* size_limit - message_size_limit (0: none). */
@@ -154,7 +154,8 @@ int pickup_msg_begin(struct pickup_msg *m, struct ipc_msg *msg, struct err *err)
 	if (ipc_get(msg, IPC_STRICT, IPC_STR("sender", &sender),
 		    IPC_DATA("rcpts", &rcpts, &rcpts_len), IPC_U32("flags", &flags),
 		    IPC_U32("notify", &notify), IPC_STR("envid", &envid),
-		    IPC_STR("fullname", &fullname), IPC_END) < 0 || rcpts == NULL)
+		    IPC_STR("fullname", &fullname), IPC_END) < 0 ||
+	    rcpts == NULL)
 		return err_set(err, "malformed BEGIN");
 	if ((flags & ~PICKUP_F_ALL) != 0 || !qfile_flags_ok(flags))
 		return err_set(err, "bad message flags %#x", (unsigned int)flags);
@@ -208,8 +209,7 @@ static void write_received(struct pickup_msg *m)
 }
 
 /* missing_headers - From:, Date:, Message-ID: lines the scan did not see. */
-static void missing_headers(struct pickup_msg *m, const struct pickup_hdr_scan *s,
-			    struct buf *out)
+static void missing_headers(struct pickup_msg *m, const struct pickup_hdr_scan *s, struct buf *out)
 {
 	struct tm tm;
 	time_t t = m->arrival.tv_sec;

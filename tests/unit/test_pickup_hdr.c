@@ -46,8 +46,8 @@ static void test_scan_needs_more(void **state)
 static void test_scan_body_without_headers(void **state)
 {
 	struct pickup_hdr_scan s;
-	const char *cases[] = { "hello world\n", " starts with space\n", ": no name\n",
-				"bad name\x01: x\n", "" };
+	const char *cases[] = {"hello world\n", " starts with space\n", ": no name\n",
+			       "bad name\x01: x\n", ""};
 
 	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
 		assert_int_equal(pickup_hdr_scan(cases[i], strlen(cases[i]), true, &s), 1);
@@ -116,7 +116,7 @@ static void test_rcpts_to_cc_bcc(void **state)
 	const char h[] = "From: me@x\nTo: Bob <bob@example.net>, carol\nSubject: s\n"
 			 "Cc: \"D, d\" <d@example.org>\nBcc: secret@example.com,\n"
 			 " other@example.com\nX: y\n";
-	struct collected c = { BUF_INIT, 0 };
+	struct collected c = {BUF_INIT, 0};
 	struct buf out = BUF_INIT;
 	struct err err;
 
@@ -134,7 +134,7 @@ static void test_rcpts_resent_wins(void **state)
 {
 	const char h[] = "To: old@example.net\nResent-To: new@example.net\n"
 			 "Resent-Bcc: hidden@example.net\n";
-	struct collected c = { BUF_INIT, 0 };
+	struct collected c = {BUF_INIT, 0};
 	struct buf out = BUF_INIT;
 	struct err err;
 
@@ -148,7 +148,7 @@ static void test_rcpts_resent_wins(void **state)
 static void test_rcpts_bad_address(void **state)
 {
 	const char h[] = "To: <unterminated\n";
-	struct collected c = { BUF_INIT, 0 };
+	struct collected c = {BUF_INIT, 0};
 	struct err err;
 
 	assert_int_equal(pickup_hdr_rcpts(h, sizeof(h) - 1, collect, &c, NULL, &err), -1);
