@@ -19,6 +19,7 @@ COUNT=${BENCH_COUNT:-2000}
 CONCS=${BENCH_CONC:-1 10 50}
 SIZE=${BENCH_SIZE:-2048}
 WORK=$(mktemp -d /tmp/tern-bench.XXXXXX)
+chmod 755 "$WORK" # the mail owners of both instances must reach their trees
 TERN_BASE=${BENCH_TERN_BASE:-41000}
 PF_PORT=${BENCH_PF_PORT:-42025}
 
