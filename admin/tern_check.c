@@ -152,7 +152,7 @@ static void tern_check_tree(struct tern_ctx *ctx, struct cfg *cfg, struct tern_c
 		{ NULL, "active", 077 },	  { NULL, "deferred", 077 },
 		{ NULL, "hold", 077 },		  { NULL, "corrupt", 077 },
 		{ NULL, "defer", 077 },		  { NULL, "bounce", 077 },
-		{ NULL, "private", 077 },	  { NULL, "public", 027 },
+		{ NULL, "private", 077 },	  { NULL, "public", 026 },
 		{ "virtual_mailbox_base", "", 022 }, { "data_directory", "", 022 },
 	};
 	static const char *const config_files[] = { "", "/main.cf", "/master.cf" };

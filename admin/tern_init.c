@@ -6,7 +6,7 @@
  *           (useradd, for a missing mail owner).
  * Security: as root the queue, mail, run and log trees and the tables go to
  *           the mail owner with modes that keep other users out (private
- *           0700, public 0710, key 0600, users table 0600); main.cf and
+ *           0700, public 0711, key 0600, users table 0600); main.cf and
  *           master.cf stay root's.  useradd runs by fork/execv with a fixed
  *           argv, never a shell.  Existing tables, aliases and TLS files are
  *           kept on --force: only main.cf and master.cf are rewritten.
@@ -298,7 +298,7 @@ static int tern_init_dirs(const char *dir, uid_t uid, gid_t gid, struct err *err
 		{ "queue/active", 0700, true },	  { "queue/deferred", 0700, true },
 		{ "queue/hold", 0700, true },	  { "queue/corrupt", 0700, true },
 		{ "queue/defer", 0700, true },	  { "queue/bounce", 0700, true },
-		{ "queue/private", 0700, true },  { "queue/public", 0710, true },
+		{ "queue/private", 0700, true },  { "queue/public", 0711, true },
 		{ "mail", 0700, true },		  { "run", 0755, true },
 		{ "log", 0755, true },		  { "tls", 0755, false },
 	};

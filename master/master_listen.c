@@ -5,8 +5,10 @@
  * Touches:  sockets, $queue_directory/{private,public} and the socket files
  *           in them (created, chmod'ed, chown'ed to the mail owner).
  * Security: runs as root in master.  private/ is 0700 mail_owner with 0600
- *           sockets (daemons only); public/ is 0710 mail_owner:setgid_group
- *           with 0660 sockets (daemons and the setgid admin commands).  A
+ *           sockets (daemons only); public/ is 0711 mail_owner:setgid_group
+ *           (not listable) with 0666 sockets: any local user may submit
+ *           mail (pickup), as with Postfix's sendmail; the services there
+ *           identify callers by SO_PEERCRED and trust nothing else.  A
  *           non-socket in a socket's place is an error, never removed.
  * Errors:   -1 with "service NAME: bind 0.0.0.0:25: ..." in err; whatever
  *           was opened for the service is closed again.
@@ -239,7 +241,7 @@ static int open_unix(struct master *m, struct cfg *cfg, struct master_svc *svc,
 	const char *qdir = cfg_get(cfg, "queue_directory");
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct buf dir = BUF_INIT;
-	mode_t dmode = ent->private_ ? 0700 : 0710, smode = ent->private_ ? 0600 : 0660;
+	mode_t dmode = ent->private_ ? 0700 : 0711, smode = ent->private_ ? 0600 : 0666;
 	gid_t gid = ent->private_ ? m->gid : m->setgid_gid;
 	struct stat st;
 	int fd = -1, rc = -1;

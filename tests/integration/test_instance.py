@@ -30,7 +30,7 @@ def test_init_creates_layout(new_instance):
               "bounce", "private", "public"):
         assert (d / "queue" / q).is_dir(), f"queue/{q} missing"
     assert mode(d / "queue" / "private") == 0o700
-    assert mode(d / "queue" / "public") == 0o710
+    assert mode(d / "queue" / "public") == 0o711
     assert (d / "log" / "maillog").is_file()
     for f in ("main.cf", "master.cf", "tls/cert.pem", "tls/key.pem"):
         assert (d / f).is_file(), f"{f} missing"
