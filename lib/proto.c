@@ -11,6 +11,7 @@
 const struct ipc_proto proto_qmgr = { "qmgr", 1, NULL, 0 };
 const struct ipc_proto proto_deliver = { "deliver", 1, NULL, 0 };
 const struct ipc_proto proto_pickup = { "pickup", 1, NULL, 0 };
+const struct ipc_proto proto_auth = { "auth", 1, NULL, 0 };
 
 void proto_socket_path(struct cfg *cfg, const char *name, bool public_, struct buf *path_r)
 {

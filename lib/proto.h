@@ -95,6 +95,51 @@ enum pickup_type {
 #define PICKUP_RCPT_DATA_MAX (60 * 1024)
 extern const struct ipc_proto proto_pickup;
 
+/*
+ * "auth" on $queue_directory/private/auth - smtpd, pop3d, imapd -> auth,
+ * the only process that reads virtual_user_maps' hashes (docs/auth.md).
+ * Requests may be pipelined; every reply carries its request's reqid and
+ * may come late (failed attempts are answered after a delay).
+ *
+ * AUTH_PASS        service STR ("smtpd", "pop3d", "imapd"), user STR,
+ *                  password DATA (1..AUTH_SECRET_MAX bytes), client STR
+ *                  (the client's IP address, for brute-force accounting)
+ *    -> AUTH_OK    user STR (the canonical user: lower case, @domain)
+ *    -> AUTH_FAIL  temporary U32 (1: try later, e.g. blocked or table
+ *                  down; 0: bad credentials), reason STR (for the log)
+ * AUTH_SASL_START  session U32 (chosen by the client, unique on its
+ *                  connection), service STR, mech STR ("PLAIN", "LOGIN",
+ *                  "SCRAM-SHA-256"), client STR, [response STR] (the
+ *                  initial response in base64 as sent, "=" for an empty
+ *                  one; absent: none)
+ * AUTH_SASL_CONTINUE session U32, response STR (base64 line as sent;
+ *                  "*" cancels)
+ *    -> AUTH_CHALLENGE session U32, challenge STR (base64, may be "")
+ *    -> AUTH_OK / AUTH_FAIL as above (the session is then over)
+ * AUTH_SASL_END    session U32: forget it (client went away); no reply
+ * AUTH_USER        user STR: does the user exist (no hash is read out)
+ *    -> AUTH_USER_FOUND found U32 (1/0), user STR (canonical)
+ *    -> AUTH_FAIL temporary 1 when the table cannot be read
+ * A malformed request is IPC_ERROR and the connection ends.
+ */
+enum auth_type {
+	AUTH_PASS = IPC_TYPE_FIRST,
+	AUTH_SASL_START,
+	AUTH_SASL_CONTINUE,
+	AUTH_SASL_END,
+	AUTH_USER,
+	AUTH_OK,
+	AUTH_FAIL,
+	AUTH_CHALLENGE,
+	AUTH_USER_FOUND,
+};
+/* AUTH_SECRET_MAX - longest password or SASL response accepted, bytes. */
+#define AUTH_SECRET_MAX 4096
+/* AUTH_MECHS - the SASL mechanisms the auth service offers, as an EHLO
+ * AUTH line or an IMAP capability lists them. */
+#define AUTH_MECHS "PLAIN LOGIN SCRAM-SHA-256"
+extern const struct ipc_proto proto_auth;
+
 /* proto_socket_path - $queue_directory/private/NAME (or public/) into buf. */
 struct buf;
 struct cfg;
