@@ -30,19 +30,19 @@ struct event_base;
 
 /* The outcome of one request. */
 enum auth_status {
-	AUTH_STATUS_OK,        /* authenticated (or: the user exists) */
-	AUTH_STATUS_FAIL,      /* bad credentials, unknown mechanism, cancelled,
-				* malformed SASL data (or: no such user) */
-	AUTH_STATUS_TEMPFAIL,  /* try again later: blocked, table or service down */
-	AUTH_STATUS_CONTINUE,  /* SASL: send challenge, then continue */
+	AUTH_STATUS_OK,	      /* authenticated (or: the user exists) */
+	AUTH_STATUS_FAIL,     /* bad credentials, unknown mechanism, cancelled,
+			       * malformed SASL data (or: no such user) */
+	AUTH_STATUS_TEMPFAIL, /* try again later: blocked, table or service down */
+	AUTH_STATUS_CONTINUE, /* SASL: send challenge, then continue */
 };
 
 /* What a callback gets; every pointer is valid during the call only. */
 struct auth_reply {
 	enum auth_status status;
-	const char *user;       /* OK: the canonical user ("alice@example.com") */
-	const char *challenge;  /* CONTINUE: base64 text for 334 / + (may be "") */
-	const char *reason;     /* FAIL/TEMPFAIL: why, for the log (never secret) */
+	const char *user;      /* OK: the canonical user ("alice@example.com") */
+	const char *challenge; /* CONTINUE: base64 text for 334 / + (may be "") */
+	const char *reason;    /* FAIL/TEMPFAIL: why, for the log (never secret) */
 };
 
 /* auth_client_cb - the answer to one request; id is what the request call
@@ -101,10 +101,9 @@ void auth_client_cancel(struct auth_client *ac, uint32_t id);
  * Returns AUTH_STATUS_OK (canonical user in user_r), AUTH_STATUS_FAIL or
  * AUTH_STATUS_TEMPFAIL (reason in err either way).  timeout_msec bounds the
  * whole call, including the service's failure delay. */
-enum auth_status auth_client_check_password(struct cfg *cfg, const char *service,
-					    const char *user, const char *password,
-					    const char *client, int timeout_msec,
-					    struct buf *user_r, struct err *err);
+enum auth_status auth_client_check_password(struct cfg *cfg, const char *service, const char *user,
+					    const char *password, const char *client,
+					    int timeout_msec, struct buf *user_r, struct err *err);
 
 /* auth_client_socket_path - $queue_directory/private/auth into path_r. */
 void auth_client_socket_path(struct cfg *cfg, struct buf *path_r);

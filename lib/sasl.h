@@ -30,20 +30,20 @@ struct err;
 
 /* What one step produced. */
 enum sasl_result {
-	SASL_CONTINUE,  /* send the challenge, wait for the next response */
-	SASL_OK,        /* authenticated: sasl_server_user says who */
-	SASL_FAIL,      /* failed; err->code is one of SASL_E_* */
-	SASL_TEMPFAIL,  /* the backend cannot answer now (table down, blocked) */
+	SASL_CONTINUE, /* send the challenge, wait for the next response */
+	SASL_OK,       /* authenticated: sasl_server_user says who */
+	SASL_FAIL,     /* failed; err->code is one of SASL_E_* */
+	SASL_TEMPFAIL, /* the backend cannot answer now (table down, blocked) */
 };
 
 /* err->code of a SASL_FAIL. */
-#define SASL_E_CREDENTIALS 1  /* wrong password or unknown user */
-#define SASL_E_MALFORMED 2    /* input broke the mechanism's syntax */
-#define SASL_E_CANCELLED 3    /* the client sent "*" */
+#define SASL_E_CREDENTIALS 1 /* wrong password or unknown user */
+#define SASL_E_MALFORMED 2   /* input broke the mechanism's syntax */
+#define SASL_E_CANCELLED 3   /* the client sent "*" */
 
 /* SCRAM-SHA-256 parameters. */
-#define SASL_SCRAM_KEY_LEN 32        /* SHA-256 output */
-#define SASL_SCRAM_SALT_MAX 64       /* longest salt accepted, bytes */
+#define SASL_SCRAM_KEY_LEN 32	     /* SHA-256 output */
+#define SASL_SCRAM_SALT_MAX 64	     /* longest salt accepted, bytes */
 #define SASL_SCRAM_ITER_DEFAULT 4096 /* RFC 7677's minimum */
 #define SASL_SCRAM_ITER_MAX 10000000 /* bound on a stored iteration count */
 

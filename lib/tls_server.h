@@ -28,24 +28,24 @@ struct cfg;
 struct err;
 
 /* TLS_SERVER_CIPHERS - TLS 1.2 ciphers (Mozilla intermediate, v5.7). */
-#define TLS_SERVER_CIPHERS                                                                  \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                       \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                       \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                       \
+#define TLS_SERVER_CIPHERS                                                                         \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                               \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                               \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                               \
 	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
 
 /* tls_server_ctx_new - a server SSL_CTX with tern's settings for the PEM
  * chain cert_file and key_file (which must match); NULL with err naming
  * the file and the OpenSSL reason.  Free with SSL_CTX_free. */
-SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, struct err *err)
-	ATTR_WARN_UNUSED;
+SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file,
+			    struct err *err) ATTR_WARN_UNUSED;
 
 struct tls_server;
 
 /* tls_server_new - the context for daemon ("smtpd", "pop3d", "imapd")
  * from cfg's file parameters (see above); NULL with err. */
-struct tls_server *tls_server_new(struct cfg *cfg, const char *daemon, struct err *err)
-	ATTR_WARN_UNUSED;
+struct tls_server *tls_server_new(struct cfg *cfg, const char *daemon,
+				  struct err *err) ATTR_WARN_UNUSED;
 /* tls_server_free - accepts NULL, sets *tsp NULL.  Connections still using
  * the context hold their own reference (OpenSSL counts them). */
 void tls_server_free(struct tls_server **tsp);
@@ -54,8 +54,7 @@ void tls_server_free(struct tls_server **tsp);
 SSL_CTX *tls_server_ctx(const struct tls_server *ts);
 /* tls_server_reload - reread the files named by cfg; on failure the old
  * context stays in use and -1 comes back with err. */
-int tls_server_reload(struct tls_server *ts, struct cfg *cfg, struct err *err)
-	ATTR_WARN_UNUSED;
+int tls_server_reload(struct tls_server *ts, struct cfg *cfg, struct err *err) ATTR_WARN_UNUSED;
 
 /* tls_server_describe - "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384
  * (256/256 bits)" for an established session, appended to out. */
