@@ -1,7 +1,8 @@
 /*
  * qreceive.c - put a new message into the queue (see qreceive.h).
  * Touches:  $queue_directory/incoming and active (create, rename, fsync);
- *           private/qmgr (one cached connection per process for NOTIFY).
+ *           private/qmgr (one cached connection per process for NOTIFY,
+ *           blocking or, in event-driven daemons, asynchronous).
  * Security: file names are queue IDs made here (qid_create_file, O_EXCL,
  *           O_NOFOLLOW); nothing from the message reaches a path.
  * Errors:   -1 with the reason; an uncommitted file is removed.
@@ -10,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -205,4 +208,71 @@ void qreceive_notify(struct cfg *cfg, const char *queue_id)
 	if (notify_once(cfg, queue_id, &err) == 0 || notify_once(cfg, queue_id, &err) == 0)
 		return;
 	log_debug("%s: notify qmgr: %s", queue_id, err.msg);
+}
+
+/* The asynchronous connection (event-driven daemons). */
+static struct ipc_conn *async_conn;
+
+/* async_on_msg - NOTIFY_OK needs nothing; anything else ends the link. */
+static void async_on_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, void *arg)
+{
+	if (fd >= 0)
+		close(fd);
+	if (msg->type != QMGR_NOTIFY_OK)
+		ipc_reject(conn, "unexpected message type %u from qmgr", msg->type);
+}
+
+/* async_on_close - forget the connection; the next notify reconnects. */
+static void async_on_close(struct ipc_conn *conn, const char *why, void *arg)
+{
+	log_debug("qmgr notify connection closed: %s", why);
+	ipc_conn_free(&async_conn);
+}
+
+/* async_connect - a non-blocking connection to private/qmgr, or -1 (a full
+ * listen queue counts as failure: qmgr's scan finds the file anyway). */
+static int async_connect(struct cfg *cfg)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct buf path = BUF_INIT;
+	int fd;
+
+	proto_socket_path(cfg, "qmgr", false, &path);
+	if (path.len >= sizeof(sun.sun_path)) {
+		buf_deinit(&path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path.data, path.len + 1);
+	buf_deinit(&path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		log_debug("notify qmgr: connect %s: %s", sun.sun_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void qreceive_notify_async(struct event_base *base, struct cfg *cfg, const char *queue_id)
+{
+	static uint32_t reqid;
+	struct ipc_msg req;
+	struct err err;
+	int fd;
+
+	if (async_conn == NULL) {
+		if ((fd = async_connect(cfg)) < 0)
+			return;
+		async_conn = ipc_conn_new(base, fd, &proto_qmgr, "qmgr", async_on_msg,
+					  async_on_close, NULL);
+	}
+	ipc_msg_init(&req, QMGR_NOTIFY, ++reqid);
+	ipc_put_str(&req, "queue_id", queue_id);
+	if (ipc_msg_finish(&req, &err) < 0 || ipc_send(async_conn, &req, &err) < 0) {
+		log_debug("%s: notify qmgr: %s", queue_id, err.msg);
+		ipc_conn_free(&async_conn);
+	}
+	ipc_msg_deinit(&req);
 }

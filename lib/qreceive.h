@@ -38,5 +38,10 @@ void qreceive_free(struct qreceive **qp);
 /* qreceive_notify - QMGR_NOTIFY to private/qmgr with a short timeout;
  * failures are logged at debug level only (qmgr's scan finds the file). */
 void qreceive_notify(struct cfg *cfg, const char *queue_id);
+/* qreceive_notify_async - the same for event-driven daemons (smtpd,
+ * pickup): queued on one persistent non-blocking connection in base, never
+ * waited for, so the reply to the client is not delayed by qmgr. */
+struct event_base;
+void qreceive_notify_async(struct event_base *base, struct cfg *cfg, const char *queue_id);
 
 #endif

@@ -17,9 +17,11 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "netmatch.h"
 #include "resolve.h"
 #include "server.h"
 #include "smtpd.h"
+#include "str.h"
 #include "xmem.h"
 
 /* CLIENT_BUCKETS - hash buckets of the per-client session counts. */
@@ -135,6 +137,14 @@ static int smtpd_init(struct server_ctx *ctx)
 	conf.timeout_ms = get_msec(cfg, "smtpd_timeout");
 	conf.line_max = get_uint(cfg, "line_length_limit");
 	conf.conn_limit = get_uint(cfg, "smtpd_client_connection_count_limit");
+	{
+		char **nets = cfg_get_list(cfg, "smtpd_client_event_limit_exceptions", NULL);
+
+		conf.conn_limit_exempt = netmatch_new(nets, &err);
+		str_split_free(&nets);
+		if (conf.conn_limit_exempt == NULL)
+			log_fatal("smtpd_client_event_limit_exceptions: %s", err.msg);
+	}
 	conf.vrfy_disabled = cfg_get_bool(cfg, "disable_vrfy_command");
 	conf.expn_enabled = cfg_get_bool(cfg, "smtpd_expn_enable");
 	if (strcmp(bare, "reject") == 0)
@@ -182,7 +192,8 @@ static void smtpd_accept(struct server_ctx *ctx, int fd, const struct sockaddr *
 	sessions = s;
 	if (server_stopping()) {
 		buf_printf(&refuse, "421 4.3.2 %s Service shutting down", conf.hostname);
-	} else if (conf.conn_limit > 0 && n > conf.conn_limit) {
+	} else if (conf.conn_limit > 0 && n > conf.conn_limit &&
+		   !netmatch_sockaddr(conf.conn_limit_exempt, peer)) {
 		log_warn("too many connections from unknown[%s]: %u", s->addr, n);
 		buf_printf(&refuse, "421 4.7.0 %s Error: too many connections from %s",
 			   conf.hostname, s->addr);

@@ -27,6 +27,7 @@ struct loop_conn;
 struct loop_timer;
 struct qreceive;
 struct resolver;
+struct netmatch;
 
 /* struct smtpd_conf - main.cf settings, read once by the init hook. */
 struct smtpd_conf {
@@ -45,6 +46,7 @@ struct smtpd_conf {
 	unsigned int timeout_ms; /* smtpd_timeout */
 	size_t line_max;	 /* line_length_limit */
 	unsigned int conn_limit; /* smtpd_client_connection_count_limit */
+	struct netmatch *conn_limit_exempt; /* smtpd_client_event_limit_exceptions */
 	bool vrfy_disabled;
 	bool expn_enabled;
 	bool bare_lf_reject; /* smtpd_forbid_bare_newline = reject */

@@ -80,7 +80,6 @@ static void finish_message(struct smtpd_session *s, enum smtpd_verb verb)
 {
 	const char *verb_name = smtpd_verb_name(verb);
 	char qid[64];
-	uint64_t size = s->data.size;
 	struct err err;
 
 	snprintf(qid, sizeof(qid), "%s", smtpd_queue_id(s));
@@ -99,11 +98,10 @@ static void finish_message(struct smtpd_session *s, enum smtpd_verb verb)
 			  err.msg);
 		smtpd_reply_error(s, "451 4.3.0 Error: queue file write error");
 	} else {
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid,
-			 s->sender.data != NULL ? s->sender.data : "", (unsigned long long)size,
-			 s->nrcpt);
+		/* qmgr logs "from=<...>, size=N, nrcpt=N (queue active)" as
+		 * Postfix's does; the notify never delays this reply. */
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", qid);
-		qreceive_notify(s->conf->cfg, qid);
+		qreceive_notify_async(s->conf->base, s->conf->cfg, qid);
 		s->ok[verb]++;
 	}
 	smtpd_txn_reset(s);

@@ -64,8 +64,9 @@ def test_smtplib_session_queue_file_and_log(mx):
     assert lines, log
     qid = lines[0].split("]: ")[1].split(":")[0]
     assert f"{qid}: client=unknown[127.0.0.1]" in log
-    assert f"{qid}: from=<s@remote.example>, size=" in log
-    assert "nrcpt=1 (queue active)" in log
+    # "from=<...>, size=N, nrcpt=N (queue active)" is qmgr's line (Postfix's
+    # shape), and qmgr is off in this test: smtpd must not log it itself.
+    assert f"{qid}: from=<s@remote.example>, size=" not in log
     env = queue_file(mx.inst, qid)
     assert env["S"] == "s@remote.example"
     assert env["A"] == "127.0.0.1" and env["N"] == "unknown"

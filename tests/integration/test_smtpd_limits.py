@@ -23,6 +23,7 @@ LIMITS = [
     ("smtpd_error_sleep_time", "1s"),
     ("smtpd_timeout", "2s"),
     ("smtpd_client_connection_count_limit", "3"),
+    ("smtpd_client_event_limit_exceptions", ""),  # 127.0.0.1 is in mynetworks
     ("smtpd_expn_enable", "yes"),
     ("disable_vrfy_command", "yes"),
     ("smtpd_forbid_bare_newline", "reject"),
