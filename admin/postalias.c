@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "cmd.h"
 #include "err.h"
 #include "log.h"
 #include "str.h"
@@ -41,34 +42,6 @@ static void usage(void)
 			"       postalias [-c DIR] -s TYPE:FILE...\n"
 			"       newaliases [-c DIR]\n");
 	exit(1);
-}
-
-static void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: fatal: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-/* load_cfg - DIR/main.cf, or the defaults when DIR has none. */
-static struct cfg *load_cfg(const char *dir)
-{
-	char path[4096];
-	struct err err;
-	struct cfg *cfg;
-
-	snprintf(path, sizeof(path), "%s/main.cf", dir);
-	if (access(path, F_OK) < 0)
-		return cfg_new_defaults(dir);
-	if ((cfg = cfg_load(dir, &err)) == NULL)
-		fatal("%s", err.msg);
-	return cfg;
 }
 
 /* query - look key up in each table in turn; print the first value
@@ -156,7 +129,7 @@ static void dump(char **specs, int n, const char *deftype, int flags)
 		struct tbl *t = tbl_open(specs[i], deftype, flags, &err);
 
 		if (t == NULL || tbl_iterate(t, print_pair, NULL, &err) < 0)
-			fatal("%s", err.msg);
+			cmd_fatal(1, "%s", err.msg);
 		tbl_close(&t);
 	}
 }
@@ -169,7 +142,7 @@ static void build(char **specs, size_t n, const char *deftype, int flags)
 	for (size_t i = 0; i < n; i++) {
 		if (tbl_build(specs[i], deftype, tbl_spec_name(specs[i]), TBL_SRC_ALIASES, flags,
 			      &err) < 0)
-			fatal("%s", err.msg);
+			cmd_fatal(1, "%s", err.msg);
 	}
 }
 
@@ -192,7 +165,7 @@ int main(int argc, char **argv)
 
 	if (strcmp(base, "newaliases") == 0)
 		prog = "newaliases";
-	log_init(prog);
+	cmd_init(prog);
 	while ((c = getopt(argc, argv, "c:d:fNq:sv")) != -1) {
 		switch (c) {
 		case 'c':
@@ -223,7 +196,7 @@ int main(int argc, char **argv)
 	if ((qkey != NULL) + (dkey != NULL) + dump_mode > 1 ||
 	    ((qkey != NULL || dkey != NULL || dump_mode) && optind >= argc))
 		usage();
-	cfg = load_cfg(dir != NULL && *dir != '\0' ? dir : ".");
+	cfg = cmd_load_cfg(dir != NULL && *dir != '\0' ? dir : ".", CMD_CFG_DEFAULTS, 1);
 	deftype = cfg_get(cfg, "default_database_type");
 	argv += optind;
 	argc -= optind;

@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "cmd.h"
 #include "err.h"
 #include "qfile.h"
 #include "qid.h"
@@ -43,20 +44,6 @@
 
 /* Where -q looks, in this order. */
 static const char *const queue_names[] = {"incoming", "active", "deferred", "hold", "corrupt"};
-
-static void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs(PROG ": fatal: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void usage(void) ATTR_NORETURN;
 static void usage(void)
@@ -170,7 +157,7 @@ static void show_content(int fd, const struct qfile_env *env, int what, const ch
 	qfile_content_reader_free(&r);
 	buf_deinit(&chunk);
 	if (rc < 0)
-		fatal("%s: %s", label, err.msg);
+		cmd_fatal(1, "%s: %s", label, err.msg);
 }
 
 /* show_file - the whole display of one open queue file. */
@@ -181,7 +168,7 @@ static void show_file(int fd, const char *label, int what)
 
 	memset(&env, 0, sizeof(env));
 	if (qfile_read_envelope(fd, &env, &err) < 0)
-		fatal("%s: not a valid queue file: %s", label, err.msg);
+		cmd_fatal(1, "%s: not a valid queue file: %s", label, err.msg);
 	if (what & SHOW_ENV) {
 		printf("*** ENVELOPE RECORDS %s ***\n", label);
 		show_envelope(&env);
@@ -218,10 +205,10 @@ static int find_id(const char *queue_dir, const char *id, struct buf *label_r)
 			return fd;
 		}
 		if (errno != ENOENT)
-			fatal("open %s: %s", buf_cstr(&path), strerror(errno));
+			cmd_fatal(1, "open %s: %s", buf_cstr(&path), strerror(errno));
 	}
 	buf_deinit(&path);
-	fatal("%s: no such message in the queue", id);
+	cmd_fatal(1, "%s: no such message in the queue", id);
 }
 
 int main(int argc, char **argv)
@@ -233,6 +220,7 @@ int main(int argc, char **argv)
 	bool by_id = false;
 	int c, what = 0;
 
+	cmd_init(PROG);
 	while ((c = getopt(argc, argv, "bc:ehoqrsv")) != -1) {
 		switch (c) {
 		case 'b':
@@ -265,21 +253,21 @@ int main(int argc, char **argv)
 		what = SHOW_ALL;
 	if (by_id) {
 		if (dir == NULL || dir[0] == '\0')
-			fatal("no instance directory: use -c DIR or set TERN_CONFIG_DIR");
+			cmd_fatal(1, "no instance directory: use -c DIR or set TERN_CONFIG_DIR");
 		if ((cfg = cfg_load(dir, &err)) == NULL)
-			fatal("%s", err.msg);
+			cmd_fatal(1, "%s", err.msg);
 	}
 	for (int i = optind; i < argc; i++) {
 		int fd;
 
 		if (by_id) {
 			if (!qid_valid(argv[i]))
-				fatal("invalid queue ID: \"%.100s\"", argv[i]);
+				cmd_fatal(1, "invalid queue ID: \"%.100s\"", argv[i]);
 			fd = find_id(cfg_get(cfg, "queue_directory"), argv[i], &label);
 		} else {
 			fd = open(argv[i], O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
-				fatal("open %s: %s", argv[i], strerror(errno));
+				cmd_fatal(1, "open %s: %s", argv[i], strerror(errno));
 			buf_sets(&label, argv[i]);
 		}
 		show_file(fd, buf_cstr(&label), what);

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "cmd.h"
 #include "err.h"
 #include "log.h"
 #include "mastercf.h"
@@ -42,19 +43,6 @@ static void usage(void)
 			"       postconf [-c DIR] [-e] name=value...\n"
 			"       postconf [-c DIR] -X name...\n"
 			"       postconf [-c DIR] -M [service[/type]...]\n");
-	exit(1);
-}
-
-static void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("postconf: fatal: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 	exit(1);
 }
 
@@ -120,7 +108,7 @@ static int show_params(const char *dir, int flags, char **args, int nargs)
 	if (flags & F_DEFAULTS) {
 		cfg = cfg_new_defaults(dir);
 	} else if ((cfg = cfg_load(dir, &err)) == NULL) {
-		fatal("%s", err.msg);
+		cmd_fatal(1, "%s", err.msg);
 	}
 	print_problems(cfg);
 	if (nargs == 0) {
@@ -170,7 +158,7 @@ static int edit_params(const char *dir, char **args, int nargs)
 		char *eq = strchr(args[i], '=');
 
 		if (eq == NULL)
-			fatal("%s: edits take name=value", args[i]);
+			cmd_fatal(1, "%s: edits take name=value", args[i]);
 		names[i] = str_trim(xstrndup(args[i], (size_t)(eq - args[i])));
 		values[i] = str_trim(eq + 1);
 		if (cfg_param_find(names[i]) == NULL) {
@@ -243,7 +231,7 @@ static int show_master(const char *dir, char **args, int nargs)
 	cfg_free(&cfg);
 	free(path);
 	if (m == NULL)
-		fatal("%s", err.msg);
+		cmd_fatal(1, "%s", err.msg);
 	for (size_t i = 0; i < m->count; i++) {
 		const struct service *s = &m->services[i];
 		char wakeup[32];
@@ -269,7 +257,7 @@ int main(int argc, char **argv)
 	bool edit = false, remove = false, master = false;
 	int flags = 0, c;
 
-	log_init("postconf");
+	cmd_init("postconf");
 	log_set_stderr(false);
 	if (dir == NULL || *dir == '\0')
 		dir = ".";

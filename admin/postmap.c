@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "cmd.h"
 #include "err.h"
 #include "log.h"
 #include "tbl.h"
@@ -36,34 +37,6 @@ static void usage(void)
 			"       " PROG " [-c DIR] [-f] [-N] -d KEY TYPE:FILE...\n"
 			"       " PROG " [-c DIR] -s TYPE:FILE...\n");
 	exit(1);
-}
-
-static void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": fatal: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-/* load_cfg - DIR/main.cf, or the defaults when DIR has none. */
-static struct cfg *load_cfg(const char *dir)
-{
-	char path[4096];
-	struct err err;
-	struct cfg *cfg;
-
-	snprintf(path, sizeof(path), "%s/main.cf", dir);
-	if (access(path, F_OK) < 0)
-		return cfg_new_defaults(dir);
-	if ((cfg = cfg_load(dir, &err)) == NULL)
-		fatal("%s", err.msg);
-	return cfg;
 }
 
 /* query - look key up in each table in turn; print the first value
@@ -150,7 +123,7 @@ static void dump(char **specs, int n, const char *deftype, int flags)
 		struct tbl *t = tbl_open(specs[i], deftype, flags, &err);
 
 		if (t == NULL || tbl_iterate(t, print_pair, NULL, &err) < 0)
-			fatal("%s", err.msg);
+			cmd_fatal(1, "%s", err.msg);
 		tbl_close(&t);
 	}
 }
@@ -169,7 +142,7 @@ int main(int argc, char **argv)
 	bool dump_mode = false;
 	int c, flags = 0, rc = 0;
 
-	log_init(PROG);
+	cmd_init(PROG);
 	while ((c = getopt(argc, argv, "c:d:fNq:sv")) != -1) {
 		switch (c) {
 		case 'c':
@@ -199,7 +172,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc || (qkey != NULL) + (dkey != NULL) + dump_mode > 1)
 		usage();
-	cfg = load_cfg(dir != NULL && *dir != '\0' ? dir : ".");
+	cfg = cmd_load_cfg(dir != NULL && *dir != '\0' ? dir : ".", CMD_CFG_DEFAULTS, 1);
 	deftype = cfg_get(cfg, "default_database_type");
 	argv += optind;
 	argc -= optind;
@@ -215,7 +188,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < argc; i++) {
 			if (tbl_build(argv[i], deftype, tbl_spec_name(argv[i]), TBL_SRC_MAP, flags,
 				      &err) < 0)
-				fatal("%s", err.msg);
+				cmd_fatal(1, "%s", err.msg);
 		}
 	}
 	cfg_free(&cfg);

@@ -26,23 +26,11 @@
 
 #include "admin/postqueue.h"
 #include "cfg.h"
+#include "cmd.h"
 #include "err.h"
 #include "qid.h"
 
 static const char *prog = "postqueue";
-
-static void fatal(int code, const char *fmt, ...) ATTR_PRINTF(2, 3) ATTR_NORETURN;
-static void fatal(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: fatal: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
 
 static void usage(void) ATTR_NORETURN;
 static void usage(void)
@@ -65,6 +53,7 @@ int main(int argc, char **argv)
 		prog = "mailq";
 		mode = 'p';
 	}
+	cmd_init(prog);
 	while ((c = getopt(argc, argv, "c:fi:jps:v")) != -1) {
 		switch (c) {
 		case 'c':
@@ -95,20 +84,20 @@ int main(int argc, char **argv)
 	if (optind != argc || nmodes > 1 || mode == 0)
 		usage();
 	if (dir == NULL || dir[0] == '\0')
-		fatal(EX_USAGE, "no instance directory: use -c DIR or set TERN_CONFIG_DIR");
+		cmd_fatal(EX_USAGE, "no instance directory: use -c DIR or set TERN_CONFIG_DIR");
 	if (id != NULL && !qid_valid(id))
-		fatal(EX_USAGE, "invalid queue ID: \"%.100s\"", id);
+		cmd_fatal(EX_USAGE, "invalid queue ID: \"%.100s\"", id);
 	if (site != NULL && (site[0] == '\0' || strlen(site) > 255 ||
 			     strspn(site, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					  "0123456789.-[]:") != strlen(site)))
-		fatal(EX_USAGE, "invalid site name: \"%.100s\"", site);
+		cmd_fatal(EX_USAGE, "invalid site name: \"%.100s\"", site);
 	if ((cfg = cfg_load(dir, &err)) == NULL)
-		fatal(1, "%s", err.msg);
+		cmd_fatal(1, "%s", err.msg);
 	if (mode == 'p' || mode == 'j') {
 		if (postqueue_show(cfg, mode == 'j', stdout, &err) < 0)
-			fatal(1, "%s", err.msg);
+			cmd_fatal(1, "%s", err.msg);
 	} else if (postqueue_flush(cfg, site, id, &err) < 0) {
-		fatal(EX_UNAVAILABLE, "%s", err.msg);
+		cmd_fatal(EX_UNAVAILABLE, "%s", err.msg);
 	}
 	cfg_free(&cfg);
 	return 0;

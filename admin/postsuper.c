@@ -36,6 +36,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "cmd.h"
 #include "err.h"
 #include "log.h"
 #include "qfile.h"
@@ -80,19 +81,6 @@ struct ctx {
 	size_t nids[OP_N];
 };
 
-static void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": fatal: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static void warn(const char *fmt, ...) ATTR_PRINTF(1, 2);
 static void warn(const char *fmt, ...)
 {
@@ -126,7 +114,7 @@ static void add_id(struct ctx *c, enum op op, const char *id, bool from_stdin)
 {
 	if (strcmp(id, "ALL") != 0 && !qid_valid(id)) {
 		if (!from_stdin)
-			fatal("invalid queue ID: \"%.100s\"", id);
+			cmd_fatal(1, "invalid queue ID: \"%.100s\"", id);
 		warn("invalid queue ID: \"%.100s\"", id);
 		return;
 	}
@@ -162,7 +150,7 @@ static void open_queues(struct ctx *c)
 		buf_printf(&path, "%s/%s", qdir, qnames[q]);
 		c->fd[q] = open(buf_cstr(&path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (c->fd[q] < 0)
-			fatal("open %s: %s%s", buf_cstr(&path), strerror(errno),
+			cmd_fatal(1, "open %s: %s%s", buf_cstr(&path), strerror(errno),
 			      errno == EACCES ? " (run as root or as the mail owner)" : "");
 	}
 	buf_deinit(&path);
@@ -396,7 +384,7 @@ static void setup_log(struct cfg *cfg)
 	struct err err;
 	const char *file = cfg_get(cfg, "maillog_file");
 
-	log_init(PROG);
+	cmd_init(PROG);
 	log_set_stderr(false);
 	log_set_hostname(cfg_get(cfg, "myhostname"));
 	if (file[0] != '\0' && log_set_file(file, &err) < 0)
@@ -445,15 +433,15 @@ int main(int argc, char **argv)
 		while (q <= Q_CORRUPT && strcmp(argv[i], qnames[q]) != 0)
 			q++;
 		if (q > Q_CORRUPT)
-			fatal("invalid queue name: \"%.100s\"", argv[i]);
+			cmd_fatal(1, "invalid queue name: \"%.100s\"", argv[i]);
 		c.limit |= QMASK(q);
 	}
 	if (!any)
 		usage();
 	if (dir == NULL || dir[0] == '\0')
-		fatal("no instance directory: use -c DIR or set TERN_CONFIG_DIR");
+		cmd_fatal(1, "no instance directory: use -c DIR or set TERN_CONFIG_DIR");
 	if ((c.cfg = cfg_load(dir, &err)) == NULL)
-		fatal("%s", err.msg);
+		cmd_fatal(1, "%s", err.msg);
 	setup_log(c.cfg);
 	open_queues(&c);
 	if (check)

@@ -36,6 +36,7 @@
 #include "admin/sendmail.h"
 #include "buf.h"
 #include "cfg.h"
+#include "cmd.h"
 #include "err.h"
 #include "pickup/pickup_hdr.h"
 #include "proto.h"
@@ -60,19 +61,6 @@ struct opts {
 	unsigned int ret;    /* -R: PICKUP_F_RET_* */
 	enum sendmail_mode mode;
 };
-
-static void fatal(int code, const char *fmt, ...) ATTR_PRINTF(2, 3) ATTR_NORETURN;
-static void fatal(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": fatal: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
 
 static void usage(void) ATTR_NORETURN;
 static void usage(void)
@@ -99,11 +87,11 @@ static unsigned int parse_notify(const char *s)
 		else if (strcasecmp(t, "delay") == 0)
 			mask |= QFILE_NOTIFY_DELAY;
 		else
-			fatal(EX_USAGE, "-N: bad DSN notification \"%s\"", t);
+			cmd_fatal(EX_USAGE, "-N: bad DSN notification \"%s\"", t);
 	}
 	free(copy);
 	if (!qfile_notify_ok(mask))
-		fatal(EX_USAGE, "-N: bad DSN notification \"%s\"", s);
+		cmd_fatal(EX_USAGE, "-N: bad DSN notification \"%s\"", s);
 	return mask;
 }
 
@@ -119,7 +107,7 @@ static void parse_b(struct opts *o, const char *arg)
 	else if (strcmp(arg, "i") == 0)
 		o->mode = MODE_ALIASES;
 	else
-		fatal(EX_USAGE, "unsupported: -b%s", arg);
+		cmd_fatal(EX_USAGE, "unsupported: -b%s", arg);
 }
 
 /* parse_args - the options; returns the index of the first recipient. */
@@ -142,7 +130,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			else if (strcasecmp(optarg, "7BIT") == 0)
 				o->body_7bit = true;
 			else
-				fatal(EX_USAGE, "-B: bad body type \"%s\"", optarg);
+				cmd_fatal(EX_USAGE, "-B: bad body type \"%s\"", optarg);
 			break;
 		case 'C':
 		case 'c':
@@ -174,7 +162,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			else if (strcasecmp(optarg, "hdrs") == 0)
 				o->ret = PICKUP_F_RET_HDRS;
 			else
-				fatal(EX_USAGE, "-R: bad DSN return \"%s\"", optarg);
+				cmd_fatal(EX_USAGE, "-R: bad DSN return \"%s\"", optarg);
 			break;
 		case 't':
 			o->extract = true;
@@ -204,7 +192,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (o->dir == NULL || o->dir[0] == '\0')
-		fatal(EX_USAGE, "no instance directory: use -C DIR or set TERN_CONFIG_DIR");
+		cmd_fatal(EX_USAGE, "no instance directory: use -C DIR or set TERN_CONFIG_DIR");
 	return optind;
 }
 
@@ -220,7 +208,7 @@ static void read_message(FILE *in, bool dot_ends, uint64_t limit, struct buf *ou
 		while ((ch = getc(in)) != EOF && ch != '\n') {
 			buf_addc(&line, (char)ch);
 			if (limit > 0 && out->len + line.len > limit)
-				fatal(EX_DATAERR, "message is larger than %llu bytes",
+				cmd_fatal(EX_DATAERR, "message is larger than %llu bytes",
 				      (unsigned long long)limit);
 		}
 		if (ch == EOF && line.len == 0)
@@ -232,11 +220,11 @@ static void read_message(FILE *in, bool dot_ends, uint64_t limit, struct buf *ou
 		buf_add(out, line.data != NULL ? line.data : "", line.len);
 		buf_addc(out, '\n');
 		if (limit > 0 && out->len > limit)
-			fatal(EX_DATAERR, "message is larger than %llu bytes",
+			cmd_fatal(EX_DATAERR, "message is larger than %llu bytes",
 			      (unsigned long long)limit);
 	}
 	if (ferror(in))
-		fatal(EX_IOERR, "error reading the message from standard input");
+		cmd_fatal(EX_IOERR, "error reading the message from standard input");
 	buf_deinit(&line);
 }
 
@@ -272,7 +260,7 @@ static void extract_rcpts(struct buf *msg, struct rcpt_list *l)
 
 	(void)pickup_hdr_scan(d, msg->len, true, &scan);
 	if (pickup_hdr_rcpts(d, scan.hdr_len, header_rcpt, l, &hdr, &err) < 0)
-		fatal(EX_DATAERR, "-t: %s", err.msg);
+		cmd_fatal(EX_DATAERR, "-t: %s", err.msg);
 	buf_add(&hdr, d + scan.hdr_len, msg->len - scan.hdr_len);
 	buf_set(msg, hdr.data != NULL ? hdr.data : "", hdr.len);
 	buf_deinit(&hdr);
@@ -285,19 +273,8 @@ static void check_addr(const char *a, bool sender)
 	struct err err;
 
 	if (pickup_addr_parse(a, strlen(a), sender, &canon, &err) < 0)
-		fatal(EX_DATAERR, "bad %s address syntax: %s", sender ? "sender" : "recipient", a);
+		cmd_fatal(EX_DATAERR, "bad %s address syntax: %s", sender ? "sender" : "recipient", a);
 	buf_deinit(&canon);
-}
-
-/* load_cfg - DIR/main.cf. */
-static struct cfg *load_cfg(const char *dir)
-{
-	struct err err;
-	struct cfg *cfg = cfg_load(dir, &err);
-
-	if (cfg == NULL)
-		fatal(EX_CONFIG, "%s", err.msg);
-	return cfg;
 }
 
 /* run_newaliases - -bi / -I: the newaliases command beside this one. */
@@ -308,11 +285,11 @@ static void run_newaliases(const char *dir)
 	struct buf path = BUF_INIT;
 
 	if (n <= 0 || (slash = memrchr(self, '/', (size_t)n)) == NULL)
-		fatal(EX_OSERR, "cannot find newaliases beside this program");
+		cmd_fatal(EX_OSERR, "cannot find newaliases beside this program");
 	buf_add(&path, self, (size_t)(slash - self));
 	buf_adds(&path, "/newaliases");
 	execl(buf_cstr(&path), "newaliases", "-c", dir, (char *)NULL);
-	fatal(EX_OSERR, "exec %s: %s", buf_cstr(&path), strerror(errno));
+	cmd_fatal(EX_OSERR, "exec %s: %s", buf_cstr(&path), strerror(errno));
 }
 
 /* deliver - -bm: read, extract, submit. */
@@ -331,13 +308,13 @@ static int deliver(struct cfg *cfg, const struct opts *o, char **argv, int argc)
 		rcpt_add(&rcpts, argv[i], strlen(argv[i]));
 	}
 	if (!o->extract && rcpts.n == 0)
-		fatal(EX_USAGE, "Recipient addresses must be specified on the command line "
+		cmd_fatal(EX_USAGE, "Recipient addresses must be specified on the command line "
 				"or via the -t option");
 	read_message(stdin, o->dot_ends, (uint64_t)cfg_get_int(cfg, "message_size_limit"), &msg);
 	if (o->extract)
 		extract_rcpts(&msg, &rcpts);
 	if (rcpts.n == 0)
-		fatal(EX_USAGE, "No recipient addresses found in message header");
+		cmd_fatal(EX_USAGE, "No recipient addresses found in message header");
 	memset(&m, 0, sizeof(m));
 	m.sender = o->sender != NULL && strcmp(o->sender, "<>") == 0 ? "" : o->sender;
 	m.fullname = o->fullname;
@@ -355,7 +332,7 @@ static int deliver(struct cfg *cfg, const struct opts *o, char **argv, int argc)
 	if (o->body_8bit || (!o->body_7bit && sendmail_8bit(m.data, m.len)))
 		m.flags |= PICKUP_F_8BITMIME;
 	if (sendmail_submit(cfg, &m, &qid, &err) < 0)
-		fatal(err.code, "%s", err.msg);
+		cmd_fatal(err.code, "%s", err.msg);
 	if (o->verbose)
 		fprintf(stderr, PROG ": queued as %s\n", buf_cstr(&qid));
 	for (size_t i = 0; i < rcpts.n; i++)
@@ -375,21 +352,22 @@ int main(int argc, char **argv)
 	char *args0 = base != NULL ? (char *)base + 1 : argv[0];
 	int first, rc = EX_OK;
 
+	cmd_init(PROG);
 	memset(&o, 0, sizeof(o));
 	signal(SIGPIPE, SIG_IGN);
 	argv[0] = args0;
 	first = parse_args(argc, argv, &o);
 	if (o.mode == MODE_ALIASES)
 		run_newaliases(o.dir);
-	cfg = load_cfg(o.dir);
+	cfg = cmd_load_cfg(o.dir, 0, EX_CONFIG);
 	switch (o.mode) {
 	case MODE_PRINT:
 		if (postqueue_show(cfg, false, stdout, &err) < 0)
-			fatal(EX_NOPERM, "%s", err.msg);
+			cmd_fatal(EX_NOPERM, "%s", err.msg);
 		break;
 	case MODE_FLUSH:
 		if (postqueue_flush(cfg, NULL, NULL, &err) < 0)
-			fatal(EX_UNAVAILABLE, "%s", err.msg);
+			cmd_fatal(EX_UNAVAILABLE, "%s", err.msg);
 		break;
 	case MODE_SMTP:
 		rc = sendmail_smtp(cfg, stdin, stdout);

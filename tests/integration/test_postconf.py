@@ -11,7 +11,7 @@ import re
 import helpers
 from helpers import check, out
 
-LINE_RE = re.compile(r"^([a-z0-9_]+) =(?: (.*))?$")
+LINE_RE = re.compile(r"^([A-Za-z0-9_]+) =(?: (.*))?$")
 
 
 def param_names():
