@@ -2,7 +2,8 @@
  * tern_user.c - `tern user add|passwd|del|list`: virtual users in the
  * table named by virtual_user_maps (default hash:DIR/users).  A value is
  * "HASH" optionally followed by space-separated key=value attributes
- * (docs/commands.md); this command writes the hash and keeps attributes.
+ * (docs/commands.md); this command writes the hash and the SCRAM-SHA-256
+ * secret (scram-sha-256=, lib/sasl.h) and keeps the other attributes.
  * Touches:  the users table (tbl_update/tbl_delete: atomic for readers);
  *           as root, chowns its file back to mail_owner, mode 0600.
  * Security: passwords come from the command line (the argv copy is wiped
@@ -15,6 +16,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include "cfg.h"
 #include "err.h"
 #include "passwd.h"
+#include "sasl.h"
 #include "str.h"
 #include "tbl.h"
 #include "xmem.h"
@@ -184,6 +187,38 @@ static int tern_users_secure(struct cfg *cfg, struct err *err)
 	return rc;
 }
 
+/* tern_scram_attr - append " scram-sha-256=ITER:SALT:STOREDKEY:SERVERKEY"
+ * for the password (the SCRAM-SHA-256 secret, lib/sasl.h) to value. */
+static int tern_scram_attr(const struct buf *pw, struct buf *value, struct err *err)
+{
+	struct sasl_scram_secret secret;
+	int rc;
+
+	rc = sasl_scram_secret_new(buf_cstr(pw), pw->len, SASL_SCRAM_ITER_DEFAULT, &secret, err);
+	if (rc == 0) {
+		buf_adds(value, " scram-sha-256=");
+		sasl_scram_secret_format(&secret, value);
+	}
+	explicit_bzero(&secret, sizeof(secret));
+	return rc;
+}
+
+/* tern_keep_attrs - append the old attributes to value, except the SCRAM
+ * secret (it belonged to the old password). */
+static void tern_keep_attrs(const char *attrs, struct buf *value)
+{
+	static const char scram[] = "scram-sha-256=";
+	size_t n;
+	char **v = str_split(attrs, " \t", &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strncasecmp(v[i], scram, sizeof(scram) - 1) != 0)
+			buf_printf(value, " %s", v[i]);
+		explicit_bzero(v[i], strlen(v[i]));
+	}
+	str_split_free(&v);
+}
+
 /* tern_user_set - add (must not exist) or passwd (must exist). */
 static int tern_user_set(struct tern_ctx *ctx, bool add, const char *addr, char *arg,
 			 struct err *err)
@@ -214,12 +249,13 @@ static int tern_user_set(struct tern_ctx *ctx, bool add, const char *addr, char 
 		err_set(err, "%s: no such user", addr);
 		goto out;
 	}
-	if (tern_password(arg, &pw, err) < 0 || passwd_hash_prefix(pw.data != NULL ? pw.data : "",
-								  prefix, &hash, err) < 0)
+	if (tern_password(arg, &pw, err) < 0 ||
+	    passwd_hash_prefix(pw.data != NULL ? pw.data : "", prefix, &hash, err) < 0)
 		goto out;
-	if (found == TBL_FOUND && passwd_entry_split(buf_cstr(&old), &oldhash, &attrs, err) == 0 &&
-	    attrs.len > 0)
-		buf_printf(&hash, " %s", buf_cstr(&attrs));
+	if (tern_scram_attr(&pw, &hash, err) < 0)
+		goto out;
+	if (found == TBL_FOUND && passwd_entry_split(buf_cstr(&old), &oldhash, &attrs, err) == 0)
+		tern_keep_attrs(buf_cstr(&attrs), &hash);
 	if (tbl_update(t, addr, buf_cstr(&hash), err) < 0)
 		goto out;
 	tbl_close(&t);
@@ -278,7 +314,7 @@ static int tern_strcmp_p(const void *a, const void *b)
 /* tern_user_list - print every address, sorted, one per line. */
 static int tern_user_list(struct tern_ctx *ctx, struct err *err)
 {
-	struct tern_user_list l = { NULL, 0, 0 };
+	struct tern_user_list l = {NULL, 0, 0};
 	struct tbl *t = tern_users_open(ctx->cfg, false, err);
 	int rc;
 
@@ -322,11 +358,13 @@ int tern_user_main(struct tern_ctx *ctx, int argc, char **argv)
 	bool add = strcmp(sub, "add") == 0;
 
 	err_clear(&err);
-	if (strcmp(sub, "list") == 0 ? argc != 2
+	if (strcmp(sub, "list") == 0		? argc != 2
 	    : add || strcmp(sub, "passwd") == 0 ? argc < 3 || argc > 4
-	    : strcmp(sub, "del") == 0 ? argc != 3 : true) {
+	    : strcmp(sub, "del") == 0		? argc != 3
+						: true) {
 		fputs("usage: tern [-c DIR] user add|passwd ADDR [PASSWORD]\n"
-		      "       tern [-c DIR] user del ADDR | user list\n", stderr);
+		      "       tern [-c DIR] user del ADDR | user list\n",
+		      stderr);
 		return TERN_EXIT_USAGE;
 	}
 	if (tern_ctx_load(ctx) < 0)
@@ -344,8 +382,9 @@ int tern_user_main(struct tern_ctx *ctx, int argc, char **argv)
 		}
 		if (rc == 0)
 			printf("tern: user %s: %s\n", buf_cstr(&addr),
-			       add ? "added" : strcmp(sub, "del") == 0 ? "deleted"
-								 : "password changed");
+			       add			 ? "added"
+			       : strcmp(sub, "del") == 0 ? "deleted"
+							 : "password changed");
 	}
 	buf_deinit(&addr);
 	if (rc < 0) {

@@ -1,0 +1,84 @@
+/*
+ * auth.h - private interfaces of the auth daemon: the brute-force guard
+ * (auth_guard.c, pure: time is an argument) and the users table
+ * (auth_users.c, the only code in tern that reads password hashes).
+ * See: auth.c, docs/auth.md.
+ */
+#ifndef TERN_AUTH_H
+#define TERN_AUTH_H
+
+#include "sys.h"
+
+#include <time.h>
+
+#include "sasl.h"
+
+struct buf;
+struct cfg;
+struct err;
+
+/*
+ * Brute-force guard.  Failures are counted per client address and per
+ * user within a window; at the limit the client or user is blocked for
+ * block_time (attempts then get a temporary failure without a password
+ * check).  Every failure delays its reply: delay_ms doubled for each
+ * earlier failure in the window, at most delay_max_ms.
+ */
+struct auth_guard_cfg {
+	long window;		   /* seconds: failures older than this are forgotten */
+	long block_time;	   /* seconds a block lasts */
+	unsigned int client_limit; /* failures per client address (0: no block) */
+	unsigned int user_limit;   /* failures per user (0: no block) */
+	unsigned long delay_ms;	   /* first failure's reply delay */
+	unsigned long delay_max_ms;
+};
+
+struct auth_guard;
+
+/* auth_guard_new / auth_guard_free - an empty guard; free accepts NULL. */
+struct auth_guard *auth_guard_new(const struct auth_guard_cfg *cfg);
+void auth_guard_free(struct auth_guard **gp);
+/* auth_guard_blocked - true when client (or user, if not NULL) is blocked
+ * at now; *left_r gets the seconds left of the longer block. */
+bool auth_guard_blocked(struct auth_guard *g, const char *client, const char *user, time_t now,
+			long *left_r);
+/* auth_guard_fail - count one failure of client (and user if not NULL);
+ * logs "warning: auth: client ADDR blocked for Ns after N failures" (or
+ * user) when a block starts.  Returns the reply delay in milliseconds. */
+unsigned long auth_guard_fail(struct auth_guard *g, const char *client, const char *user,
+			      time_t now);
+/* auth_guard_success - forget the user's failures (the client's stay:
+ * one good account must not hide guessing at others). */
+void auth_guard_success(struct auth_guard *g, const char *user);
+/* auth_guard_prune - drop records with nothing left to remember. */
+void auth_guard_prune(struct auth_guard *g, time_t now);
+/* auth_guard_count - records held (tests, logs). */
+size_t auth_guard_count(const struct auth_guard *g);
+
+/*
+ * Users table.  Canonical user names are lower case local@domain; a name
+ * without '@' gets @$mydomain.
+ */
+struct auth_users;
+
+/* auth_users_open - open virtual_user_maps read-only (a missing file is
+ * not an error: lookups answer TEMPFAIL until it appears). */
+struct auth_users *auth_users_open(struct cfg *cfg, struct err *err) ATTR_WARN_UNUSED;
+void auth_users_close(struct auth_users **up);
+/* auth_users_canon - the canonical form of user into out; -1 when the name
+ * cannot be a user (empty, over 320 bytes, spaces, control bytes). */
+int auth_users_canon(const struct auth_users *u, const char *user,
+		     struct buf *out) ATTR_WARN_UNUSED;
+/* auth_users_exists - TBL_FOUND, TBL_NOTFOUND or TBL_TEMPFAIL (err). */
+int auth_users_exists(struct auth_users *u, const char *canon, struct err *err);
+/* auth_users_check - SASL_OK when password matches canon's hash,
+ * SASL_FAIL when not or unknown (a dummy hash is checked then, so the
+ * time taken does not tell), SASL_TEMPFAIL with err. */
+enum sasl_result auth_users_check(struct auth_users *u, const char *canon, const char *password,
+				  struct err *err);
+/* auth_users_scram - canon's SCRAM-SHA-256 secret: SASL_OK, SASL_FAIL
+ * (unknown user, no or a malformed secret: logged), SASL_TEMPFAIL. */
+enum sasl_result auth_users_scram(struct auth_users *u, const char *canon,
+				  struct sasl_scram_secret *secret_r, struct err *err);
+
+#endif
