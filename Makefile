@@ -104,7 +104,9 @@ fuzz: deps-test
 
 check-long: fuzz
 	sh tests/run_fuzz_long.sh $(FUZZ_BUILD)
-	TERN_BUILD=$(abspath $(ASAN_BUILD)) TERN_LONG=1 sh tests/run_integration.sh
+	$(MAKE) BUILD=$(ASAN_BUILD) SAN=1 all
+	TERN_BUILD=$(abspath $(ASAN_BUILD)) TERN_CRASH_MESSAGES=20000 \
+		sh tests/run_integration.sh -k crash
 
 run: all
 	sh admin/demo.sh $(abspath $(BUILD))
