@@ -526,7 +526,7 @@ static enum sasl_result scram_first(struct sasl_server *s, struct buf *challenge
 		/* a=saslname */
 		if (c2 - c1 < 4 || c1[1] != 'a' || c1[2] != '=' ||
 		    saslname_decode(c1 + 3, (size_t)(c2 - c1 - 3), &authzid) < 0)
-			goto bad_authzid;
+			goto bad;
 	}
 	bare = c2 + 1;
 	buf_set(&s->gs2_header, p, (size_t)(bare - p));
@@ -578,9 +578,8 @@ static enum sasl_result scram_first(struct sasl_server *s, struct buf *challenge
 	sasl_base64_encode(s->server_first.data, s->server_first.len, challenge_r);
 	s->state = ST_SCRAM_FINAL;
 	return SASL_CONTINUE;
-bad_authzid:
-	buf_deinit(&authzid);
 bad:
+	buf_deinit(&authzid);
 	return err_set_code(err, SASL_E_MALFORMED, "malformed SCRAM client-first message"),
 	       SASL_FAIL;
 }
