@@ -30,6 +30,7 @@
 #include "proto.h"
 #include "qmgr.h"
 #include "resolve.h"
+#include "transport.h"
 #include "server.h"
 #include "xmem.h"
 
@@ -217,6 +218,11 @@ static int qmgr_init(struct server_ctx *ctx)
 	}
 	q->resolver = resolver_new(q->cfg, &err);
 	if (q->resolver == NULL) {
+		log_error("%s", err.msg);
+		return -1;
+	}
+	q->routes = transport_new(q->cfg, &err);
+	if (q->routes == NULL) {
 		log_error("%s", err.msg);
 		return -1;
 	}

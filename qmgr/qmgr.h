@@ -23,6 +23,7 @@ struct ipc_conn;
 struct loop_timer;
 struct mastercf;
 struct resolver;
+struct transport;
 struct defer_log;
 
 /* QMGR_INCOMING_MAX_AGE - incoming/ files untouched this long are removed. */
@@ -77,7 +78,7 @@ bool qmgr_notify_wants(unsigned int notify, enum dsn_kind kind);
 
 /* One pending recipient on its way to a transport. */
 struct qmgr_route {
-	const char *transport; /* "local", "smtp" (static strings) */
+	char *transport;       /* "local", "smtp", or a master.cf transport */
 	char *nexthop;	       /* the domain, lower case ("" when none) */
 	char *dest;	       /* destination key: nexthop, or the address
 				* for per-recipient transports */
@@ -88,6 +89,9 @@ struct qmgr_route {
  * or the lower-cased whole address when per_rcpt. */
 void qmgr_route_set(struct qmgr_route *r, const char *transport, const char *addr,
 		    size_t rcpt_index, bool per_rcpt);
+/* qmgr_route_set_nexthop - replace the nexthop (transport_maps, relayhost);
+ * dest follows it unless the route is per recipient. */
+void qmgr_route_set_nexthop(struct qmgr_route *r, const char *nexthop, bool per_rcpt);
 /* qmgr_route_deinit - free what qmgr_route_set allocated. */
 void qmgr_route_deinit(struct qmgr_route *r);
 /* qmgr_routes_sort - order by transport, destination, then recipient
@@ -106,6 +110,7 @@ struct qmgr {
 	struct event_base *base;
 	struct cfg *cfg;
 	struct resolver *resolver;
+	struct transport *routes; /* transport_maps and relayhost */
 	struct mastercf *mcf; /* for transports' maxproc; may be NULL */
 	char *queue_dir;
 	char *hostname; /* $myhostname */

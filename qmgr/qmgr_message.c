@@ -30,6 +30,9 @@
 #include "proto.h"
 #include "qmgr.h"
 #include "resolve.h"
+#include "str.h"
+#include "tbl.h"
+#include "transport.h"
 #include "xmem.h"
 
 /* message_free - leave the active set (the file is dealt with already). */
@@ -412,21 +415,78 @@ void qmgr_message_entry_done(struct qmgr_message *m)
 		round_end(m);
 }
 
-/* transport_of - the transport for a recipient's domain class. */
-static const char *transport_of(struct qmgr *q, const char *addr)
+/* finish_now - a recipient that needs no delivery agent: bounced by the
+ * error: transport (bounce log, then DONE) or dropped by discard: (DONE). */
+static void finish_now(struct qmgr_message *m, size_t rcpt, bool bounce, const char *text)
 {
-	const char *at = strrchr(addr, '@');
+	const struct qfile_rcpt *r = &m->env.rcpts[rcpt];
+	struct defer_log_entry e = {0};
+	struct buf orcpt = BUF_INIT;
+	struct err err;
+	time_t now = time(NULL);
+
+	if (bounce) {
+		orcpt_of(r, &orcpt);
+		e.time = now;
+		e.rcpt_offset = (long long)r->status_offset;
+		e.rcpt = r->addr;
+		e.orcpt = buf_cstr(&orcpt);
+		e.status = "5.0.0";
+		e.action = "failed";
+		e.mta = "";
+		e.diag = text; /* Diagnostic-Code: X-Tern; text (Postfix: X-Postfix) */
+		e.reason = text;
+		if (defer_log_append(m->q->dir_bounce, m->qid, &e, &err) < 0) {
+			log_warn("%s: bounce log: %s", m->qid, err.msg);
+			buf_deinit(&orcpt);
+			return;
+		}
+	}
+	if (qfile_mark_rcpt(m->fd, r->status_offset, QFILE_RCPT_DONE, &err) < 0)
+		log_warn("%s: <%s>: %s", m->qid, r->addr, err.msg);
+	else
+		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=%s, status=%s (%s)", m->qid,
+			 r->addr, (long long)(now - m->env.arrival.tv_sec), bounce ? "5.0.0" : "2.0.0",
+			 bounce ? "bounced" : "sent", bounce ? text : "discarded");
+	buf_deinit(&orcpt);
+}
+
+/* route_of - transport and nexthop for recipient rcpt: transport_maps, then
+ * relayhost for remote domains, then the domain class ("local" for local
+ * and virtual domains, "smtp" with the domain as nexthop otherwise).
+ * false when the recipient was dealt with here (error:, discard:, or a
+ * table that failed: deferred). */
+static bool route_of(struct qmgr_message *m, size_t rcpt, struct buf *tr_r, struct buf *nh_r)
+{
+	const char *addr = m->env.rcpts[rcpt].addr, *at = strrchr(addr, '@');
 	struct buf dom = BUF_INIT;
 	enum resolve_class c;
-	size_t i;
+	struct err err;
+	bool remote;
+	int rc;
 
 	buf_adds(&dom, at != NULL ? at + 1 : "");
-	for (i = 0; i < dom.len; i++)
-		if (dom.data[i] >= 'A' && dom.data[i] <= 'Z')
-			dom.data[i] = (char)(dom.data[i] - 'A' + 'a');
-	c = resolve_domain(q->resolver, buf_cstr(&dom));
+	if (dom.data != NULL)
+		str_lower(dom.data);
+	c = resolve_domain(m->q->resolver, buf_cstr(&dom));
+	remote = c == RESOLVE_RELAY || c == RESOLVE_REMOTE;
+	rc = transport_lookup(m->q->routes, buf_cstr(&dom), remote, tr_r, nh_r, &err);
 	buf_deinit(&dom);
-	return c == RESOLVE_LOCAL || c == RESOLVE_VIRTUAL ? "local" : "smtp";
+	if (rc == TBL_TEMPFAIL) {
+		qmgr_message_defer(m, rcpt, "4.3.0", err.msg);
+		return false;
+	}
+	if (tr_r->len == 0)
+		buf_sets(tr_r, remote ? "smtp" : "local");
+	if (strcmp(buf_cstr(tr_r), "error") == 0) {
+		finish_now(m, rcpt, true, nh_r->len > 0 ? buf_cstr(nh_r) : "mail for this domain is refused");
+		return false;
+	}
+	if (strcmp(buf_cstr(tr_r), "discard") == 0) {
+		finish_now(m, rcpt, false, buf_cstr(nh_r));
+		return false;
+	}
+	return true;
 }
 
 /* start_round - group the PENDING recipients and queue the batches. */
@@ -435,6 +495,7 @@ static void start_round(struct qmgr_message *m)
 	struct qmgr *q = m->q;
 	struct qmgr_route *routes = xcalloc(m->env.rcpt_pending + 1, sizeof(*routes));
 	size_t *idx, n = 0, i, end, rcpt_limit;
+	struct buf tr = BUF_INIT, nh = BUF_INIT;
 	unsigned long conc;
 	bool per_rcpt;
 	struct err err;
@@ -442,14 +503,20 @@ static void start_round(struct qmgr_message *m)
 	if (defer_log_remove(q->dir_defer, m->qid, &err) < 0)
 		log_warn("%s: %s", m->qid, err.msg);
 	for (i = 0; i < m->env.rcpt_count && n < m->env.rcpt_pending; i++) {
-		const char *tr;
-
 		if (m->env.rcpts[i].status != QFILE_RCPT_PENDING)
 			continue;
-		tr = transport_of(q, m->env.rcpts[i].addr);
-		qmgr_transport_limits(q, tr, &rcpt_limit, &conc, &per_rcpt);
-		qmgr_route_set(&routes[n++], tr, m->env.rcpts[i].addr, i, per_rcpt);
+		buf_reset(&tr);
+		buf_reset(&nh);
+		if (!route_of(m, i, &tr, &nh))
+			continue;
+		qmgr_transport_limits(q, buf_cstr(&tr), &rcpt_limit, &conc, &per_rcpt);
+		qmgr_route_set(&routes[n], buf_cstr(&tr), m->env.rcpts[i].addr, i, per_rcpt);
+		if (nh.len > 0)
+			qmgr_route_set_nexthop(&routes[n], buf_cstr(&nh), per_rcpt);
+		n++;
 	}
+	buf_deinit(&tr);
+	buf_deinit(&nh);
 	qmgr_routes_sort(routes, n);
 	idx = xcalloc(n + 1, sizeof(*idx));
 	m->entries_out = 1; /* held while queueing, so no batch ends the round early */

@@ -173,14 +173,25 @@ void qmgr_route_set(struct qmgr_route *r, const char *transport, const char *add
 {
 	const char *at = strrchr(addr, '@');
 
-	r->transport = transport;
+	r->transport = xstrdup(transport);
 	r->nexthop = str_lower(xstrdup(at != NULL ? at + 1 : ""));
 	r->dest = per_rcpt ? str_lower(xstrdup(addr)) : xstrdup(r->nexthop);
 	r->rcpt = rcpt_index;
 }
 
+void qmgr_route_set_nexthop(struct qmgr_route *r, const char *nexthop, bool per_rcpt)
+{
+	free(r->nexthop);
+	r->nexthop = xstrdup(nexthop);
+	if (!per_rcpt) {
+		free(r->dest);
+		r->dest = xstrdup(nexthop);
+	}
+}
+
 void qmgr_route_deinit(struct qmgr_route *r)
 {
+	xfree(&r->transport);
 	xfree(&r->nexthop);
 	xfree(&r->dest);
 }
