@@ -501,8 +501,15 @@ void pop3d_trans_start(int fd, const char *user, const char *client, unsigned in
 	reply(s, "+OK Logged in, %zu messages (%" PRIu64 " octets)", count, octets);
 	if (pending_len > 0) {
 		/* commands the client pipelined behind its login go first */
+		struct evbuffer *in = loop_conn_input(s->conn);
+
+		/* a socket bufferevent keeps the end of its input frozen for
+		 * everyone but its reader: open it for this one insertion */
 		loop_conn_pause(s->conn, true);
-		evbuffer_add(loop_conn_input(s->conn), pending, pending_len);
+		evbuffer_unfreeze(in, 0);
+		if (evbuffer_add(in, pending, pending_len) < 0)
+			log_warn("user=<%s>: pipelined input lost", s->user);
+		evbuffer_freeze(in, 0);
 		loop_conn_pause(s->conn, false);
 	}
 }
