@@ -281,6 +281,14 @@ struct dns_ctx *dns_new(struct event_base *base, char **servers, size_t n_server
 	}
 	if (rc == 0 && n_servers > 0)
 		rc = ub_ctx_set_option(ctx->ub, "do-not-query-localhost:", "no");
+	/* libunbound answers the RFC 6761 name "test." itself (NXDOMAIN);
+	 * with an explicit resolver configured, that resolver decides */
+	if (rc == 0 && n_servers > 0)
+		rc = ub_ctx_set_option(ctx->ub, "local-zone:", "test. transparent");
+	/* ask the forwarder for the full name: a minimal server may not know
+	 * the empty non-terminals qname minimisation walks through */
+	if (rc == 0)
+		rc = ub_ctx_set_option(ctx->ub, "qname-minimisation:", "no");
 	if (rc == 0 && n_servers == 0)
 		rc = ub_ctx_resolvconf(ctx->ub, NULL);
 	if (rc == 0 && anchor_file != NULL && anchor_file[0] != '\0')
@@ -678,17 +686,17 @@ static void ub_cb(void *mydata, int err, struct ub_result *result)
 static bool literal(struct dns_query *q)
 {
 	unsigned char raw[16];
-	struct dns_host *h;
+	int family;
+	size_t i;
 
-	if (inet_pton(AF_INET, q->name, raw) == 1) {
-		h = &q->hosts[host_add(q, q->name, 0)];
-		addr_push(q, h, AF_INET, raw);
-	} else if (inet_pton(AF_INET6, q->name, raw) == 1) {
-		h = &q->hosts[host_add(q, q->name, 0)];
-		addr_push(q, h, AF_INET6, raw);
-	} else {
+	if (inet_pton(AF_INET, q->name, raw) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, q->name, raw) == 1)
+		family = AF_INET6;
+	else
 		return false;
-	}
+	i = host_add(q, q->name, 0); /* reallocates q->hosts */
+	addr_push(q, &q->hosts[i], family, raw);
 	return true;
 }
 
@@ -722,8 +730,11 @@ struct dns_query *dns_lookup_dest(struct dns_ctx *ctx, const char *name, bool us
 		/* nothing started: report a temporary failure from the loop */
 		for (size_t i = 0; i < q->nhosts; i++)
 			q->hosts[i].tempfail = true;
-		if (q->nhosts == 0)
-			q->hosts[host_add(q, name, 0)].tempfail = true;
+		if (q->nhosts == 0) {
+			size_t i = host_add(q, name, 0);
+
+			q->hosts[i].tempfail = true;
+		}
 		loop_timer_free(&q->timer);
 		q->timer = loop_timer_new(ctx->base, on_now, q);
 		loop_timer_add(q->timer, 0);
