@@ -138,8 +138,8 @@ static uint64_t parse_num(const char *s, const char *end)
 	return p == s ? UINT64_MAX : v;
 }
 
-int mailbox_name_parse(const char *name, struct buf *base_r, uint64_t *size_r,
-		       uint64_t *vsize_r, struct buf *flags_r)
+int mailbox_name_parse(const char *name, struct buf *base_r, uint64_t *size_r, uint64_t *vsize_r,
+		       struct buf *flags_r)
 {
 	const char *info = strchr(name, ':');
 	const char *end = info != NULL ? info : name + strlen(name);

@@ -33,24 +33,24 @@ struct err;
 
 /* One message found by a scan. */
 struct mailbox_msg {
-	char *name;       /* file name inside its directory (with suffixes) */
-	char *base;       /* the unique base name (before ',' or ':') */
-	char *uidl;       /* base when it is 1..70 bytes of 0x21..0x7e, else
-			   * "H" + 64 hex digits of SHA-256(base) */
-	char *flags;      /* the letters after ":2," ("" when none) */
-	uint64_t size;    /* octets in the file */
-	uint64_t vsize;   /* octets after CRLF conversion (mailbox_crlf) */
+	char *name;	/* file name inside its directory (with suffixes) */
+	char *base;	/* the unique base name (before ',' or ':') */
+	char *uidl;	/* base when it is 1..70 bytes of 0x21..0x7e, else
+			 * "H" + 64 hex digits of SHA-256(base) */
+	char *flags;	/* the letters after ":2," ("" when none) */
+	uint64_t size;	/* octets in the file */
+	uint64_t vsize; /* octets after CRLF conversion (mailbox_crlf) */
 	time_t mtime;
-	bool in_new;      /* lives in new/ (else cur/) */
+	bool in_new; /* lives in new/ (else cur/) */
 };
 
 struct mailbox {
-	char *path;               /* the Maildir */
-	int dir_fd;               /* the Maildir, O_DIRECTORY|O_NOFOLLOW */
-	int lock_fd;              /* -1 until mailbox_lock */
+	char *path;		  /* the Maildir */
+	int dir_fd;		  /* the Maildir, O_DIRECTORY|O_NOFOLLOW */
+	int lock_fd;		  /* -1 until mailbox_lock */
 	struct mailbox_msg *msgs; /* in delivery order (time, then name) */
 	size_t count;
-	size_t skipped;           /* entries the last scan refused */
+	size_t skipped; /* entries the last scan refused */
 };
 
 /* mailbox_open - open the Maildir at path (a symlinked Maildir, new/ or
@@ -89,15 +89,15 @@ int mailbox_msg_delete(struct mailbox *mb, size_t i, struct err *err) ATTR_WARN_
 /* mailbox_msg_set_flags - rename message i to cur/NAME:2,FLAGS where NAME
  * is its name without the old info part and FLAGS the given letters
  * (A-Z, a-z), sorted and without repeats.  Updates the entry. */
-int mailbox_msg_set_flags(struct mailbox *mb, size_t i, const char *flags, struct err *err)
-	ATTR_WARN_UNUSED;
+int mailbox_msg_set_flags(struct mailbox *mb, size_t i, const char *flags,
+			  struct err *err) ATTR_WARN_UNUSED;
 
 /* mailbox_name_parse - split a file name: the base (into base_r), S= and
  * W= values (into *size_r / *vsize_r, UINT64_MAX when absent or
  * malformed), and the info flags after ":2," (into flags_r; "" when none).
  * flags_r may be NULL.  -1 when the name is unusable (empty base). */
-int mailbox_name_parse(const char *name, struct buf *base_r, uint64_t *size_r,
-		       uint64_t *vsize_r, struct buf *flags_r) ATTR_WARN_UNUSED;
+int mailbox_name_parse(const char *name, struct buf *base_r, uint64_t *size_r, uint64_t *vsize_r,
+		       struct buf *flags_r) ATTR_WARN_UNUSED;
 
 /* mailbox_uidl - the UIDL for base into out (replacing it); see above. */
 void mailbox_uidl(const char *base, struct buf *out);
@@ -111,9 +111,9 @@ void mailbox_uidl(const char *base, struct buf *out);
  */
 struct mailbox_crlf {
 	bool dot_stuff;
-	bool bol;        /* at the beginning of a line */
-	bool cr;         /* the last byte was CR */
-	uint64_t out;    /* octets produced so far (dot-stuffing included) */
+	bool bol;     /* at the beginning of a line */
+	bool cr;      /* the last byte was CR */
+	uint64_t out; /* octets produced so far (dot-stuffing included) */
 };
 
 /* mailbox_crlf_init - a fresh converter. */

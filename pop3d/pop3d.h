@@ -64,17 +64,17 @@ struct pop3d_conf {
 	bool mail_role;
 	char *hostname;
 	char *banner;
-	char *mail_socket;          /* path of the mail process's socket */
-	char *mailbox_base;         /* mail role: $virtual_mailbox_base */
+	char *mail_socket;  /* path of the mail process's socket */
+	char *mailbox_base; /* mail role: $virtual_mailbox_base */
 	unsigned int timeout_ms;
 	size_t line_max;
 	unsigned int failure_limit;
-	bool wrapper;               /* implicit TLS on this service */
-	bool hide_mode;             /* pop3d_delete_mode = hide */
+	bool wrapper;	/* implicit TLS on this service */
+	bool hide_mode; /* pop3d_delete_mode = hide */
 	enum pop3d_tls_level tls_level;
-	SSL_CTX *tls_ctx;           /* login role: NULL when TLS is unavailable */
-	struct tls_server *tls;     /* the owner of tls_ctx when read from files */
-	struct auth_client *auth;   /* login role */
+	SSL_CTX *tls_ctx;	  /* login role: NULL when TLS is unavailable */
+	struct tls_server *tls;	  /* the owner of tls_ctx when read from files */
+	struct auth_client *auth; /* login role */
 };
 extern struct pop3d_conf pop3d_conf;
 
@@ -101,8 +101,8 @@ void pop3d_login_stop(void);
 struct loop_conn;
 struct evbuffer;
 struct pop3d_proxy;
-struct pop3d_proxy *pop3d_proxy_new(struct loop_conn *client, int inner_fd,
-				    void (*done)(void *arg), void *arg);
+struct pop3d_proxy *pop3d_proxy_new(struct loop_conn *client, int inner_fd, void (*done)(void *arg),
+				    void *arg);
 /* pop3d_proxy_client_data - decrypted client input to relay. */
 void pop3d_proxy_client_data(struct pop3d_proxy *p, struct evbuffer *in);
 /* pop3d_proxy_client_gone - the client connection ended (freed by the
@@ -122,7 +122,7 @@ void pop3d_trans_stop(void);
 /* pop3d_user_maildir - the Maildir of user ("local@domain", lower-cased,
  * each part a safe path component) under base into path_r; -1 with err
  * for a user that cannot name a Maildir. */
-int pop3d_user_maildir(const char *base, const char *user, struct buf *path_r, struct err *err)
-	ATTR_WARN_UNUSED;
+int pop3d_user_maildir(const char *base, const char *user, struct buf *path_r,
+		       struct err *err) ATTR_WARN_UNUSED;
 
 #endif

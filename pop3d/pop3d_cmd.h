@@ -36,13 +36,13 @@ enum pop3d_verb {
 
 struct pop3d_cmd {
 	enum pop3d_verb verb;
-	const char *name;      /* the verb in upper case ("RETR") */
-	unsigned int nargs;    /* arguments present */
-	unsigned int msg;      /* LIST/UIDL (when nargs 1), RETR, DELE, TOP: >= 1 */
-	unsigned int lines;    /* TOP: body lines, >= 0 */
-	struct buf arg;        /* USER name, PASS password (rest of the line,
-				* spaces included), APOP name, AUTH mechanism */
-	struct buf arg2;       /* APOP digest, AUTH initial response */
+	const char *name;   /* the verb in upper case ("RETR") */
+	unsigned int nargs; /* arguments present */
+	unsigned int msg;   /* LIST/UIDL (when nargs 1), RETR, DELE, TOP: >= 1 */
+	unsigned int lines; /* TOP: body lines, >= 0 */
+	struct buf arg;	    /* USER name, PASS password (rest of the line,
+			     * spaces included), APOP name, AUTH mechanism */
+	struct buf arg2;    /* APOP digest, AUTH initial response */
 };
 
 /* pop3d_cmd_init / pop3d_cmd_deinit - an embedded command; deinit wipes
@@ -56,7 +56,7 @@ void pop3d_cmd_deinit(struct pop3d_cmd *cmd);
  * command, NUL or other control bytes, wrong number of arguments, a number
  * that is not a plain decimal (or is 0 where a message number is meant),
  * an argument over POP3D_ARG_MAX. */
-int pop3d_cmd_parse(const char *line, size_t len, struct pop3d_cmd *cmd, struct err *err)
-	ATTR_WARN_UNUSED;
+int pop3d_cmd_parse(const char *line, size_t len, struct pop3d_cmd *cmd,
+		    struct err *err) ATTR_WARN_UNUSED;
 
 #endif

@@ -41,10 +41,10 @@
 
 enum login_state {
 	L_AUTHORIZATION, /* commands */
-	L_WAIT_AUTH,     /* a request to the auth service is out */
-	L_SASL,          /* the next line is a SASL response */
-	L_HANDOFF,       /* waiting for the mail process's LOGIN_OK */
-	L_PROXY,         /* logged in over TLS: relaying (pop3d_proxy.c) */
+	L_WAIT_AUTH,	 /* a request to the auth service is out */
+	L_SASL,		 /* the next line is a SASL response */
+	L_HANDOFF,	 /* waiting for the mail process's LOGIN_OK */
+	L_PROXY,	 /* logged in over TLS: relaying (pop3d_proxy.c) */
 };
 
 struct login {
@@ -54,15 +54,15 @@ struct login {
 	struct buf addr;
 	unsigned int port;
 	enum login_state state;
-	struct buf user;          /* from USER */
-	struct buf canonical;     /* from the auth service */
-	const char *method;       /* "USER" or the SASL mechanism */
+	struct buf user;      /* from USER */
+	struct buf canonical; /* from the auth service */
+	const char *method;   /* "USER" or the SASL mechanism */
 	char mech[32];
-	uint32_t req;             /* the auth request out, 0 none */
-	uint32_t sasl;            /* the SASL session, 0 none */
+	uint32_t req;  /* the auth request out, 0 none */
+	uint32_t sasl; /* the SASL session, 0 none */
 	unsigned int failures;
 	bool tls;
-	int inner_fd;             /* TLS hand-over: the socketpair end kept */
+	int inner_fd; /* TLS hand-over: the socketpair end kept */
 	struct pop3d_proxy *proxy;
 	struct pop3d_cmd cmd;
 };
@@ -176,8 +176,8 @@ static void on_auth(uint32_t id, const struct auth_reply *r, void *arg)
 		break;
 	case AUTH_STATUS_TEMPFAIL:
 		s->sasl = 0;
-		log_warn("authentication unavailable: client=%s, user=<%s>: %s",
-			 buf_cstr(&s->addr), buf_cstr(&s->user), r->reason);
+		log_warn("authentication unavailable: client=%s, user=<%s>: %s", buf_cstr(&s->addr),
+			 buf_cstr(&s->user), r->reason);
 		reply(s, "-ERR [SYS/TEMP] Authentication temporarily unavailable");
 		break;
 	}
@@ -374,8 +374,8 @@ static const struct loop_conn_cb login_cb = {
 /* handoff_fail - the mail process cannot take the session. */
 static void handoff_fail(struct login *s, const char *why)
 {
-	log_warn("cannot hand %s over to %s: %s", buf_cstr(&s->canonical),
-		 pop3d_conf.mail_socket, why);
+	log_warn("cannot hand %s over to %s: %s", buf_cstr(&s->canonical), pop3d_conf.mail_socket,
+		 why);
 	ipc_conn_free(&s->ipc);
 	if (s->inner_fd >= 0)
 		close(s->inner_fd);

@@ -68,8 +68,8 @@ static void on_close(struct ipc_conn *conn, const char *why, void *arg)
 
 void pop3d_mail_accept(int fd)
 {
-	struct ipc_conn *conn = ipc_conn_new(pop3d_conf.base, fd, &pop3d_proto, "pop3d login process",
-					     on_msg, on_close, NULL);
+	struct ipc_conn *conn = ipc_conn_new(pop3d_conf.base, fd, &pop3d_proto,
+					     "pop3d login process", on_msg, on_close, NULL);
 
 	ipc_conn_set_max_frame(conn, POP3D_IPC_MAX_FRAME);
 	ipc_conn_set_timeout(conn, pop3d_conf.timeout_ms);

@@ -96,8 +96,7 @@ void pop3d_hidden_add(struct pop3d_hidden *h, const char *base)
 	qsort(h->names, h->n, sizeof(*h->names), name_cmp);
 }
 
-void pop3d_hidden_format(const struct pop3d_hidden *h, const struct mailbox *mb,
-			 struct buf *out)
+void pop3d_hidden_format(const struct pop3d_hidden *h, const struct mailbox *mb, struct buf *out)
 {
 	bool *keep = xcalloc(h->n + 1, sizeof(*keep));
 

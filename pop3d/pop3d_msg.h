@@ -14,10 +14,10 @@ struct mailbox;
 
 /* TOP state, fed the raw file content in chunks. */
 struct pop3d_top {
-	unsigned int left;   /* body lines still to send */
+	unsigned int left; /* body lines still to send */
 	bool in_body;
-	bool line_empty;     /* the current line has nothing but CR so far */
-	bool done;           /* the limit was reached */
+	bool line_empty; /* the current line has nothing but CR so far */
+	bool done;	 /* the limit was reached */
 };
 
 /* pop3d_top_init - send the header, the empty line and lines body lines. */
@@ -45,8 +45,7 @@ bool pop3d_hidden_has(const struct pop3d_hidden *h, const char *base);
 void pop3d_hidden_add(struct pop3d_hidden *h, const char *base);
 /* pop3d_hidden_format - the file's text: the names that are still in mb
  * (mb may be NULL: all of them), one per line. */
-void pop3d_hidden_format(const struct pop3d_hidden *h, const struct mailbox *mb,
-			 struct buf *out);
+void pop3d_hidden_format(const struct pop3d_hidden *h, const struct mailbox *mb, struct buf *out);
 /* pop3d_hidden_deinit - free the list. */
 void pop3d_hidden_deinit(struct pop3d_hidden *h);
 

@@ -33,8 +33,8 @@ struct pop3d_proxy {
 	struct loop_conn *client; /* not owned */
 	struct loop_conn *inner;
 	struct loop_timer *timer;
-	bool client_paused;       /* client input paused: inner is full */
-	bool inner_paused;        /* inner input paused: client is full */
+	bool client_paused; /* client input paused: inner is full */
+	bool inner_paused;  /* inner input paused: client is full */
 	bool client_gone;
 	void (*done)(void *arg);
 	void *arg;
@@ -106,8 +106,7 @@ static void finish(struct pop3d_proxy *p)
 }
 
 /* inner_close - the mail process ended the session (QUIT, timeout). */
-static void inner_close(struct loop_conn *conn, enum loop_close why, const char *detail,
-			void *arg)
+static void inner_close(struct loop_conn *conn, enum loop_close why, const char *detail, void *arg)
 {
 	struct pop3d_proxy *p = arg;
 
@@ -128,8 +127,8 @@ static const struct loop_conn_cb inner_cb = {
 	.on_close = inner_close,
 };
 
-struct pop3d_proxy *pop3d_proxy_new(struct loop_conn *client, int inner_fd,
-				    void (*done)(void *arg), void *arg)
+struct pop3d_proxy *pop3d_proxy_new(struct loop_conn *client, int inner_fd, void (*done)(void *arg),
+				    void *arg)
 {
 	struct pop3d_proxy *p = xcalloc(1, sizeof(*p));
 

@@ -49,8 +49,8 @@ struct trans {
 	char *user;
 	char *addr;
 	struct buf path;
-	struct mailbox *mb;        /* NULL: no Maildir yet (empty maildrop) */
-	size_t *idx;               /* visible messages: indexes into mb->msgs */
+	struct mailbox *mb; /* NULL: no Maildir yet (empty maildrop) */
+	size_t *idx;	    /* visible messages: indexes into mb->msgs */
 	bool *deleted;
 	size_t n;
 	struct pop3d_hidden hidden;
@@ -183,8 +183,8 @@ static void stream_end(struct trans *s)
 	buf_deinit(&b);
 	if (!s->top && s->plain.out != m->vsize)
 		log_warn("user=<%s>: %s: size %" PRIu64 " announced, %" PRIu64 " sent "
-			 "(file changed, or a wrong W= in its name)", s->user, m->name, m->vsize,
-			 s->plain.out);
+			 "(file changed, or a wrong W= in its name)",
+			 s->user, m->name, m->vsize, s->plain.out);
 	close(s->fd);
 	s->fd = -1;
 	loop_conn_pause(s->conn, false);
@@ -410,8 +410,8 @@ static void on_close(struct loop_conn *conn, enum loop_close why, const char *de
 	if (why == LOOP_CLOSE_TIMEOUT)
 		log_info("timeout: user=<%s>, client=%s: nothing deleted", s->user, s->addr);
 	else if (why != LOOP_CLOSE_DONE)
-		log_info("disconnect without QUIT: user=<%s>, client=%s: nothing deleted",
-			 s->user, s->addr);
+		log_info("disconnect without QUIT: user=<%s>, client=%s: nothing deleted", s->user,
+			 s->addr);
 	trans_free(s);
 }
 
@@ -441,8 +441,9 @@ static bool open_maildrop(struct trans *s)
 	}
 	if (mailbox_lock(s->mb, "pop3", &err) < 0) {
 		log_info("user=<%s>, client=%s: %s", s->user, s->addr, err.msg);
-		reply(s, err.code == EWOULDBLOCK ? "-ERR [IN-USE] Mailbox in use by another POP3 session"
-						 : "-ERR [SYS/TEMP] Cannot lock the mailbox");
+		reply(s, err.code == EWOULDBLOCK
+				 ? "-ERR [IN-USE] Mailbox in use by another POP3 session"
+				 : "-ERR [SYS/TEMP] Cannot lock the mailbox");
 		return false;
 	}
 	if (mailbox_scan(s->mb, 0, &err) < 0) {
@@ -496,8 +497,8 @@ void pop3d_trans_start(int fd, const char *user, const char *client, unsigned in
 		return;
 	}
 	totals(s, &count, &octets);
-	log_info("session: user=<%s>, client=%s%s, messages=%zu, octets=%" PRIu64, s->user,
-		 s->addr, tls ? ", TLS" : "", count, octets);
+	log_info("session: user=<%s>, client=%s%s, messages=%zu, octets=%" PRIu64, s->user, s->addr,
+		 tls ? ", TLS" : "", count, octets);
 	reply(s, "+OK Logged in, %zu messages (%" PRIu64 " octets)", count, octets);
 	if (pending_len > 0) {
 		/* commands the client pipelined behind its login go first */

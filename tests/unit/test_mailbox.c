@@ -97,8 +97,9 @@ static void test_name_parse(void **state)
 	struct buf base = BUF_INIT, flags = BUF_INIT;
 	uint64_t s, w;
 
-	assert_int_equal(mailbox_name_parse("1700000000.M5P9Q1.mx,S=120,W=124:2,SR", &base, &s,
-					    &w, &flags), 0);
+	assert_int_equal(
+		mailbox_name_parse("1700000000.M5P9Q1.mx,S=120,W=124:2,SR", &base, &s, &w, &flags),
+		0);
 	assert_string_equal(buf_cstr(&base), "1700000000.M5P9Q1.mx");
 	assert_int_equal(s, 120);
 	assert_int_equal(w, 124);
