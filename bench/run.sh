@@ -90,3 +90,7 @@ for c in $CONCS; do
 	printf '%-28s %12s %12s %8s %14s %14s\n' "$c client(s), $COUNT msgs" "$t_rate" "$p_rate" \
 		"$ratio" "$t_cpu" "$p_cpu"
 done
+
+# relay (issue 4): smtp-source -> tern -> smtp -> smtp-sink, beside Postfix
+echo
+bash "$ROOT/bench/relay.sh" "$BUILD"
