@@ -52,7 +52,7 @@ struct dns_sub {
 	struct dns_query *q;
 	int id;
 	int rrtype;
-	size_t host;     /* index into q->hosts for A/AAAA */
+	size_t host; /* index into q->hosts for A/AAAA */
 	bool active;
 	struct dns_sub *next;
 };
@@ -527,7 +527,8 @@ static void addresses_done(struct dns_query *q)
 	} else if (tempfail || q->via_mx) {
 		d->status = DNS_TEMPFAIL;
 		snprintf(d->reason, sizeof(d->reason), "%s",
-			 q->reason[0] != '\0' ? q->reason : "no address found for the mail exchanger");
+			 q->reason[0] != '\0' ? q->reason
+					      : "no address found for the mail exchanger");
 	} else {
 		d->status = DNS_NOTFOUND;
 		if (q->reason[0] != '\0')
@@ -549,8 +550,8 @@ static unsigned long rnd_arc4(unsigned long bound, void *ctx)
 /* mx_answer - the MX answer: hosts in order, or an error, or fallback. */
 static void mx_answer(struct dns_query *q, int err, struct ub_result *r)
 {
-	enum dns_status st = answer_error(err, r, q->name, T_MX, q->dest.reason,
-					  sizeof(q->dest.reason));
+	enum dns_status st =
+		answer_error(err, r, q->name, T_MX, q->dest.reason, sizeof(q->dest.reason));
 	struct dns_mx *mx;
 	size_t n = 0;
 	struct buf name = BUF_INIT;
@@ -640,8 +641,9 @@ static void tlsa_answer(struct dns_query *q, int err, struct ub_result *r)
 	struct dns_tlsa_result *t = &q->tlsa;
 	enum dns_status st = answer_error(err, r, q->name, T_TLSA, t->reason, sizeof(t->reason));
 
-	t->sec = err == 0 && r->bogus ? DNS_SEC_BOGUS :
-		 err == 0 && r->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
+	t->sec = err == 0 && r->bogus	 ? DNS_SEC_BOGUS
+		 : err == 0 && r->secure ? DNS_SEC_SECURE
+					 : DNS_SEC_INSECURE;
 	t->status = st;
 	if (st == DNS_OK && !r->havedata) {
 		t->status = DNS_NOTFOUND;

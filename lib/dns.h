@@ -24,7 +24,7 @@ struct event_base;
 
 /* The outcome of a lookup. */
 enum dns_status {
-	DNS_OK,       /* addresses (or records) found */
+	DNS_OK,	      /* addresses (or records) found */
 	DNS_NOTFOUND, /* the name does not exist or has no usable data: bounce */
 	DNS_TEMPFAIL, /* SERVFAIL, timeout, DNSSEC bogus: try again later */
 	DNS_NULLMX,   /* the domain says it accepts no mail (RFC 7505): bounce */
@@ -40,23 +40,23 @@ enum dns_sec {
 /* One mail exchanger as read from an MX record. */
 struct dns_mx {
 	unsigned int pref;
-	char *host;   /* lower case, without the trailing dot; "" for "." */
+	char *host; /* lower case, without the trailing dot; "" for "." */
 };
 
 /* One address to try, in order. */
 struct dns_addr {
-	char *host;                 /* the MX (or A/AAAA) host name */
-	unsigned int pref;          /* its MX preference (0 without MX) */
+	char *host;		    /* the MX (or A/AAAA) host name */
+	unsigned int pref;	    /* its MX preference (0 without MX) */
 	struct sockaddr_storage sa; /* the address with the port filled in */
 	socklen_t salen;
-	bool mx_secure;             /* the MX answer (or the A/AAAA answer,
-				     * without MX) was DNSSEC-secure */
+	bool mx_secure; /* the MX answer (or the A/AAAA answer,
+			 * without MX) was DNSSEC-secure */
 };
 
 struct dns_dest {
 	enum dns_status status;
-	char reason[256];        /* for DNS_NOTFOUND/TEMPFAIL/NULLMX */
-	struct dns_addr *addrs;  /* in the order to try */
+	char reason[256];	/* for DNS_NOTFOUND/TEMPFAIL/NULLMX */
+	struct dns_addr *addrs; /* in the order to try */
 	size_t n;
 };
 
@@ -68,7 +68,7 @@ struct dns_tlsa {
 };
 
 struct dns_tlsa_result {
-	enum dns_status status;  /* DNS_NOTFOUND: no TLSA records */
+	enum dns_status status; /* DNS_NOTFOUND: no TLSA records */
 	enum dns_sec sec;
 	char reason[256];
 	struct dns_tlsa *recs;
@@ -122,8 +122,7 @@ void dns_mx_sort(struct dns_mx *mx, size_t n, unsigned long (*rnd)(unsigned long
 int dns_rdata_mx(const unsigned char *rdata, size_t len, unsigned int *pref_r,
 		 struct buf *name_r) ATTR_WARN_UNUSED;
 /* dns_rdata_tlsa - decode a TLSA rdata into rec_r (data is a heap copy). */
-int dns_rdata_tlsa(const unsigned char *rdata, size_t len, struct dns_tlsa *rec_r)
-	ATTR_WARN_UNUSED;
+int dns_rdata_tlsa(const unsigned char *rdata, size_t len, struct dns_tlsa *rec_r) ATTR_WARN_UNUSED;
 /* dns_server_spec - "host[:port]" (or "[v6]:port") as libunbound's
  * "addr@port" into out; -1 for a malformed entry. */
 int dns_server_spec(const char *server, struct buf *out) ATTR_WARN_UNUSED;

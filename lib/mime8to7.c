@@ -102,9 +102,9 @@ void mime8to7_base64(const void *in, size_t len, struct buf *out)
 /* ---- header parsing ---- */
 
 struct mime_hdr {
-	char type[128];       /* "text/plain", lower case; "" when absent */
-	char boundary[128];   /* "" when absent */
-	char cte[64];         /* lower case; "" when absent */
+	char type[128];	    /* "text/plain", lower case; "" when absent */
+	char boundary[128]; /* "" when absent */
+	char cte[64];	    /* lower case; "" when absent */
 	bool mime_version;
 };
 
@@ -179,7 +179,8 @@ static void content_type(const char *v, struct mime_hdr *h)
 {
 	size_t i = 0, o = 0;
 
-	while (v[i] != '\0' && v[i] != ';' && v[i] != ' ' && v[i] != '(' && o + 1 < sizeof(h->type)) {
+	while (v[i] != '\0' && v[i] != ';' && v[i] != ' ' && v[i] != '(' &&
+	       o + 1 < sizeof(h->type)) {
 		char c = v[i++];
 
 		h->type[o++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -374,18 +375,18 @@ static size_t entity(const char *p, size_t len, int depth, bool top, const char 
 	}
 	if (depth < MIME8TO7_DEPTH_MAX && strncmp(type, "multipart/", 10) == 0 &&
 	    h.boundary[0] != '\0') {
-		copy_header(p, hlen, blank, h.cte[0] != '\0' ? "Content-Transfer-Encoding: 7bit\n" :
-							       NULL,
-			    NULL, out);
+		copy_header(p, hlen, blank,
+			    h.cte[0] != '\0' ? "Content-Transfer-Encoding: 7bit\n" : NULL, NULL,
+			    out);
 		n = multipart(p + body, len - body, h.boundary, depth,
 			      strcmp(type, "multipart/digest") == 0, out);
 		if (n > 0)
 			return n;
 		buf_truncate(out, mark);
 	} else if (depth < MIME8TO7_DEPTH_MAX && strcmp(type, "message/rfc822") == 0) {
-		copy_header(p, hlen, blank, h.cte[0] != '\0' ? "Content-Transfer-Encoding: 7bit\n" :
-							       NULL,
-			    NULL, out);
+		copy_header(p, hlen, blank,
+			    h.cte[0] != '\0' ? "Content-Transfer-Encoding: 7bit\n" : NULL, NULL,
+			    out);
 		n = entity(p + body, len - body, depth + 1, false, "text/plain", out);
 		if (n > 0)
 			return n;

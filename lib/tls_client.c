@@ -149,22 +149,22 @@ void tls_client_result(SSL *ssl, struct tls_client_result *r)
 		r->trust = TLS_TRUST_VERIFIED;
 		r->dane = SSL_get0_dane_authority(ssl, NULL, NULL) >= 0;
 	} else {
-		r->trust = vr == X509_V_ERR_HOSTNAME_MISMATCH ? TLS_TRUST_TRUSTED :
-								TLS_TRUST_UNTRUSTED;
+		r->trust = vr == X509_V_ERR_HOSTNAME_MISMATCH ? TLS_TRUST_TRUSTED
+							      : TLS_TRUST_UNTRUSTED;
 		snprintf(r->verify_error, sizeof(r->verify_error), "%s",
 			 X509_verify_cert_error_string(vr));
 	}
 	X509_free(peer);
 }
 
-int tls_client_verdict(enum tls_level level, bool mandatory_dane,
-		       const struct tls_client_result *r, struct err *err)
+int tls_client_verdict(enum tls_level level, bool mandatory_dane, const struct tls_client_result *r,
+		       struct err *err)
 {
 	if (level == TLS_LEV_DANE && mandatory_dane) {
 		if (r->trust != TLS_TRUST_VERIFIED)
 			return err_set(err, "Server certificate not verified by DANE: %s",
-				       r->verify_error[0] != '\0' ? r->verify_error :
-								    "no certificate");
+				       r->verify_error[0] != '\0' ? r->verify_error
+								  : "no certificate");
 		return 0;
 	}
 	if (level == TLS_LEV_VERIFY && r->trust != TLS_TRUST_VERIFIED)

@@ -41,8 +41,8 @@ const char *tls_level_name(enum tls_level level);
  * defaults), DANE enabled.  Peer verification is decided after the
  * handshake (tls_client_verdict), so the handshake itself never fails on
  * a certificate.  NULL with err. */
-SSL_CTX *tls_client_ctx_new(const char *cafile, const char *capath, struct err *err)
-	ATTR_WARN_UNUSED;
+SSL_CTX *tls_client_ctx_new(const char *cafile, const char *capath,
+			    struct err *err) ATTR_WARN_UNUSED;
 
 /* tls_client_prepare - settings on ssl before its handshake: the names a
  * certificate must carry for level verify (names[0] is also the SNI set by
@@ -51,8 +51,8 @@ SSL_CTX *tls_client_ctx_new(const char *cafile, const char *capath, struct err *
  * Returns the number of TLSA records loaded (0 when none were usable, so
  * the caller treats the peer as level may) or -1 with err. */
 int tls_client_prepare(SSL *ssl, enum tls_level level, const char *const *names, size_t n_names,
-		       const struct dns_tlsa *tlsa, size_t n_tlsa, struct err *err)
-	ATTR_WARN_UNUSED;
+		       const struct dns_tlsa *tlsa, size_t n_tlsa,
+		       struct err *err) ATTR_WARN_UNUSED;
 
 /* How far the peer was authenticated. */
 enum tls_trust {
@@ -64,9 +64,9 @@ enum tls_trust {
 
 struct tls_client_result {
 	enum tls_trust trust;
-	bool dane;           /* authenticated by a TLSA record */
-	char protocol[32];   /* "TLSv1.3" */
-	char cipher[96];     /* "TLS_AES_256_GCM_SHA384" */
+	bool dane;	   /* authenticated by a TLSA record */
+	char protocol[32]; /* "TLSv1.3" */
+	char cipher[96];   /* "TLS_AES_256_GCM_SHA384" */
 	int bits, alg_bits;
 	char verify_error[128]; /* why the chain/name check failed */
 };
@@ -77,8 +77,8 @@ void tls_client_result(SSL *ssl, struct tls_client_result *r);
 /* tls_client_verdict - 0 when r satisfies level (mandatory_dane: TLSA
  * records were loaded), -1 with the reason in err ("Server certificate
  * not verified"). */
-int tls_client_verdict(enum tls_level level, bool mandatory_dane,
-		       const struct tls_client_result *r, struct err *err) ATTR_WARN_UNUSED;
+int tls_client_verdict(enum tls_level level, bool mandatory_dane, const struct tls_client_result *r,
+		       struct err *err) ATTR_WARN_UNUSED;
 
 /* tls_client_describe - append Postfix's log text:
  * "Verified TLS connection established to HOST[ADDR]:PORT: TLSv1.3 with

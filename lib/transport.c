@@ -138,8 +138,7 @@ int transport_parse_value(const char *value, const char *domain, const char *rel
 }
 
 /* lookup_key - one key in every table; TBL_* */
-static int lookup_key(struct transport *t, const char *key, struct buf *value_r,
-		      struct err *err)
+static int lookup_key(struct transport *t, const char *key, struct buf *value_r, struct err *err)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		int rc = tbl_lookup(t->maps[i], key, value_r, err);
@@ -150,8 +149,8 @@ static int lookup_key(struct transport *t, const char *key, struct buf *value_r,
 	return TBL_NOTFOUND;
 }
 
-int transport_lookup(struct transport *t, const char *domain, bool remote,
-		     struct buf *transport_r, struct buf *nexthop_r, struct err *err)
+int transport_lookup(struct transport *t, const char *domain, bool remote, struct buf *transport_r,
+		     struct buf *nexthop_r, struct err *err)
 {
 	struct buf value = BUF_INIT, key = BUF_INIT;
 	const char *relay = remote ? t->relayhost : "";

@@ -29,8 +29,8 @@ struct transport;
 struct transport *transport_new(struct cfg *cfg, struct err *err) ATTR_WARN_UNUSED;
 /* transport_new_spec - the same from explicit values (tests): maps is a
  * comma/space separated list of table specs, relayhost may be "". */
-struct transport *transport_new_spec(const char *maps, const char *relayhost, struct err *err)
-	ATTR_WARN_UNUSED;
+struct transport *transport_new_spec(const char *maps, const char *relayhost,
+				     struct err *err) ATTR_WARN_UNUSED;
 void transport_free(struct transport **tp);
 
 /* transport_lookup - the route of a recipient domain (lower case).
@@ -42,16 +42,16 @@ void transport_free(struct transport **tp);
  * TBL_NOTFOUND: no rule; transport_r and nexthop_r hold the defaults
  * ("smtp" and the domain when remote, "" and the domain otherwise).
  * TBL_TEMPFAIL: a table failed; err says why (defer the recipient). */
-int transport_lookup(struct transport *t, const char *domain, bool remote,
-		     struct buf *transport_r, struct buf *nexthop_r, struct err *err);
+int transport_lookup(struct transport *t, const char *domain, bool remote, struct buf *transport_r,
+		     struct buf *nexthop_r, struct err *err);
 
 /* transport_parse_value - split one table value "TRANSPORT:NEXTHOP"
  * (a value without ':' is a transport name alone) into transport_r and
  * nexthop_r, applying the defaults described above for domain.  -1 with
  * err for an empty value or a bad transport name ([a-z0-9_-]+). */
 int transport_parse_value(const char *value, const char *domain, const char *relayhost,
-			  struct buf *transport_r, struct buf *nexthop_r, struct err *err)
-	ATTR_WARN_UNUSED;
+			  struct buf *transport_r, struct buf *nexthop_r,
+			  struct err *err) ATTR_WARN_UNUSED;
 
 /* transport_parse_nexthop - an smtp next hop: "[host]:port", "[host]",
  * "host:port", "host", "[192.0.2.1]", "[ipv6:2001:db8::1]:25".  Brackets
@@ -59,7 +59,6 @@ int transport_parse_value(const char *value, const char *domain, const char *rel
  * (lower case, without brackets or "ipv6:"), *port_r the port or
  * default_port.  -1 with err for an empty host or a bad port. */
 int transport_parse_nexthop(const char *nexthop, unsigned int default_port, struct buf *host_r,
-			    unsigned int *port_r, bool *use_mx_r, struct err *err)
-	ATTR_WARN_UNUSED;
+			    unsigned int *port_r, bool *use_mx_r, struct err *err) ATTR_WARN_UNUSED;
 
 #endif

@@ -31,14 +31,14 @@ struct transport;
 
 /* Settings read once from main.cf (times in milliseconds). */
 struct smtp_params {
-	unsigned int port;          /* smtp_tcp_port */
-	unsigned int mx_limit;      /* smtp_mx_address_limit (0: none) */
-	unsigned int reuse_limit;   /* smtp_connection_reuse_count_limit */
+	unsigned int port;	  /* smtp_tcp_port */
+	unsigned int mx_limit;	  /* smtp_mx_address_limit (0: none) */
+	unsigned int reuse_limit; /* smtp_connection_reuse_count_limit */
 	unsigned int t_connect, t_helo, t_starttls, t_mail, t_rcpt;
 	unsigned int t_data_init, t_data_xfer, t_data_done, t_quit, t_cache;
 	enum tls_level tls_level;
 	char *helo_name;
-	char *bind4, *bind6;        /* "" for none */
+	char *bind4, *bind6; /* "" for none */
 };
 
 struct smtp_sess;
@@ -52,7 +52,7 @@ struct smtp_agent {
 	struct transport *transport;
 	struct smtp_params p;
 	char *queue_dir;
-	struct smtp_sess *cache;    /* idle sessions, newest first */
+	struct smtp_sess *cache; /* idle sessions, newest first */
 };
 
 /* SMTP_PENDING - a recipient without a final result yet. */
@@ -61,36 +61,36 @@ struct smtp_agent {
 struct smtp_rcpt {
 	const struct qfile_rcpt *q; /* NULL: no recipient at that offset */
 	off_t off;
-	int result;                 /* SMTP_PENDING or DELIVER_OK/DEFER/BOUNCE */
-	bool accepted;              /* RCPT TO got 2xx in this transaction */
+	int result;    /* SMTP_PENDING or DELIVER_OK/DEFER/BOUNCE */
+	bool accepted; /* RCPT TO got 2xx in this transaction */
 	char dsn[12];
-	struct buf text;            /* the reason shown in the log and mailq */
-	struct buf diag;            /* "smtp;550 5.1.1 ..." or "" */
-	char *relay;                /* "host[addr]:port" or NULL (none) */
-	char *mta;                  /* the remote host name or NULL */
+	struct buf text; /* the reason shown in the log and mailq */
+	struct buf diag; /* "smtp;550 5.1.1 ..." or "" */
+	char *relay;	 /* "host[addr]:port" or NULL (none) */
+	char *mta;	 /* the remote host name or NULL */
 };
 
 struct smtp_req {
 	struct smtp_agent *a;
-	struct ipc_conn *ipc;       /* NULL once qmgr went away */
+	struct ipc_conn *ipc; /* NULL once qmgr went away */
 	uint32_t reqid;
 	char qid[QID_SIZE];
 	int fd;
 	struct qfile_env env;
-	struct buf content;         /* the message as queued (LF) */
-	struct buf wire;            /* CRLF, dot-stuffed, with ".\r\n" */
-	struct buf wire7;           /* the same after mime8to7 */
+	struct buf content; /* the message as queued (LF) */
+	struct buf wire;    /* CRLF, dot-stuffed, with ".\r\n" */
+	struct buf wire7;   /* the same after mime8to7 */
 	bool has8bit, needs_utf8;
 	char *nexthop;
-	struct buf host;            /* the destination host or domain */
+	struct buf host; /* the destination host or domain */
 	unsigned int port;
 	bool use_mx;
 	struct smtp_rcpt *rcpts;
 	size_t n;
 	struct dns_query *dnsq, *tlsaq;
-	struct dns_addr *addrs;     /* our copy of the lookup result */
+	struct dns_addr *addrs; /* our copy of the lookup result */
 	size_t naddrs, next_addr, tried;
-	bool plain_retry;           /* redo the last address without TLS */
+	bool plain_retry; /* redo the last address without TLS */
 	struct smtp_sess *sess;
 	struct timeval start, t_ready, t_done;
 	/* why the latest attempt failed, for recipients left pending */
@@ -105,9 +105,8 @@ struct smtp_req {
 /* smtp_req_start - take one DELIVER_REQUEST (validated by smtp.c): open
  * the queue file, route, look up and deliver; answers DELIVER_STATUS per
  * recipient and DELIVER_DONE on ipc when finished.  offs is copied. */
-void smtp_req_start(struct smtp_agent *a, struct ipc_conn *ipc, uint32_t reqid,
-		    const char *qid, const char *queue, const char *nexthop, const off_t *offs,
-		    size_t n);
+void smtp_req_start(struct smtp_agent *a, struct ipc_conn *ipc, uint32_t reqid, const char *qid,
+		    const char *queue, const char *nexthop, const off_t *offs, size_t n);
 /* smtp_req_ipc_gone - qmgr's connection closed: finish without reporting. */
 void smtp_req_ipc_gone(struct ipc_conn *ipc);
 /* smtp_rcpt_set - give recipient i its final result (ignored when it has
@@ -137,11 +136,11 @@ void smtp_wire_encode(const char *data, size_t len, struct buf *out);
 
 /* The TLS policy of one connection. */
 struct smtp_tls_policy {
-	enum tls_level level;       /* effective level for this peer */
-	bool dane_mandatory;        /* secure TLSA records are loaded */
+	enum tls_level level; /* effective level for this peer */
+	bool dane_mandatory;  /* secure TLSA records are loaded */
 	struct dns_tlsa *tlsa;
 	size_t ntlsa;
-	bool no_tls;                /* may: the retry after a failed handshake */
+	bool no_tls; /* may: the retry after a failed handshake */
 };
 
 /* smtp_sess_connect - a new session to addr for r (r->sess is set); the

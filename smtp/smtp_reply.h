@@ -20,13 +20,13 @@ struct err;
 #define SMTP_REPLY_TEXT_MAX 16384
 
 struct smtp_reply {
-	int code;         /* 200..599 once the first line was read, else 0 */
-	char dsn[12];     /* enhanced status "5.1.1": from the text, or derived
-			   * from the code ("5.0.0") */
-	bool dsn_given;   /* the server sent the enhanced status itself */
-	struct buf text;  /* every line as received, joined with '\n' */
+	int code;	 /* 200..599 once the first line was read, else 0 */
+	char dsn[12];	 /* enhanced status "5.1.1": from the text, or derived
+			  * from the code ("5.0.0") */
+	bool dsn_given;	 /* the server sent the enhanced status itself */
+	struct buf text; /* every line as received, joined with '\n' */
 	size_t lines;
-	bool done;        /* the last line has been read */
+	bool done; /* the last line has been read */
 };
 
 /* smtp_reply_init / smtp_reply_deinit - an empty reply. */
@@ -41,8 +41,8 @@ void smtp_reply_reset(struct smtp_reply *r);
  * outside 2..5, a code that differs from the first line's, a NUL, or more
  * than SMTP_REPLY_LINES_MAX lines.  Feeding a complete reply again starts
  * a new one. */
-int smtp_reply_feed(struct smtp_reply *r, const char *line, size_t len, struct err *err)
-	ATTR_WARN_UNUSED;
+int smtp_reply_feed(struct smtp_reply *r, const char *line, size_t len,
+		    struct err *err) ATTR_WARN_UNUSED;
 
 /* smtp_reply_format - append the reply for a log line or a DSN: the lines
  * joined with a space, control bytes as '?', at most max bytes. */
@@ -56,8 +56,8 @@ size_t smtp_dsn_parse(const char *s, size_t len, char dsn_r[12]);
 /* The extensions an EHLO reply announced. */
 struct smtp_ehlo {
 	bool pipelining;
-	bool size;            /* SIZE offered */
-	uint64_t size_limit;  /* SIZE n (0: none given) */
+	bool size;	     /* SIZE offered */
+	uint64_t size_limit; /* SIZE n (0: none given) */
 	bool eightbitmime;
 	bool smtputf8;
 	bool dsn;

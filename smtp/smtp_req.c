@@ -421,7 +421,8 @@ static void next_attempt(struct smtp_req *r)
 			smtp_sess_reuse(s, r);
 			return;
 		}
-		r->dnsq = dns_lookup_dest(a->dns, buf_cstr(&r->host), r->use_mx, r->port, on_dest, r);
+		r->dnsq =
+			dns_lookup_dest(a->dns, buf_cstr(&r->host), r->use_mx, r->port, on_dest, r);
 		return;
 	}
 	if (r->plain_retry && r->next_addr > 0) {
@@ -499,8 +500,8 @@ static int route(struct smtp_req *r)
 			char dsn[12];
 			size_t n = smtp_dsn_parse(nh.data, nh.len, dsn);
 
-			set_all(r, DELIVER_BOUNCE, n > 0 && dsn[0] == '5' ? dsn : "5.0.0", NULL, NULL,
-				"", n > 0 ? buf_cstr(&nh) + n + (nh.len > n) : buf_cstr(&nh));
+			set_all(r, DELIVER_BOUNCE, n > 0 && dsn[0] == '5' ? dsn : "5.0.0", NULL,
+				NULL, "", n > 0 ? buf_cstr(&nh) + n + (nh.len > n) : buf_cstr(&nh));
 			rc = -1;
 		} else if (t == TBL_FOUND && strcmp(buf_cstr(&tr), "discard") == 0) {
 			set_all(r, DELIVER_OK, "2.0.0", NULL, NULL, "", "discarded");
@@ -523,9 +524,8 @@ static int route(struct smtp_req *r)
 	return rc;
 }
 
-void smtp_req_start(struct smtp_agent *a, struct ipc_conn *ipc, uint32_t reqid,
-		    const char *qid, const char *queue, const char *nexthop, const off_t *offs,
-		    size_t n)
+void smtp_req_start(struct smtp_agent *a, struct ipc_conn *ipc, uint32_t reqid, const char *qid,
+		    const char *queue, const char *nexthop, const off_t *offs, size_t n)
 {
 	struct smtp_req *r = xcalloc(1, sizeof(*r));
 	struct err err;
@@ -564,7 +564,8 @@ void smtp_req_start(struct smtp_agent *a, struct ipc_conn *ipc, uint32_t reqid,
 			smtp_rcpt_set(r, i, DELIVER_DEFER, "4.3.0", NULL, NULL, "",
 				      "no recipient at offset %lld", (long long)offs[i]);
 		else if (r->rcpts[i].q->status == QFILE_RCPT_DONE)
-			smtp_rcpt_set(r, i, DELIVER_OK, "2.0.0", NULL, NULL, "", "already delivered");
+			smtp_rcpt_set(r, i, DELIVER_OK, "2.0.0", NULL, NULL, "",
+				      "already delivered");
 		else if (addr_needs_utf8(r->rcpts[i].q->addr, strlen(r->rcpts[i].q->addr)))
 			r->needs_utf8 = true;
 	}

@@ -56,7 +56,7 @@ struct expect {
 
 struct smtp_sess {
 	struct smtp_agent *a;
-	struct smtp_req *req;       /* NULL while idle or closing */
+	struct smtp_req *req; /* NULL while idle or closing */
 	struct loop_conn *conn;
 	struct smtp_connect *connecting;
 	enum sess_state state;
@@ -67,7 +67,7 @@ struct smtp_sess {
 	bool tls;
 	unsigned int deliveries;
 	struct loop_timer *idle;
-	struct smtp_sess *next;     /* the agent's cache list */
+	struct smtp_sess *next; /* the agent's cache list */
 	/* the transaction */
 	struct expect *exp;
 	size_t nexp, exp_head;
@@ -105,9 +105,9 @@ static const char *doing(const struct smtp_sess *s)
 		return "performing the TLS handshake";
 	case S_TRANS:
 		if (s->exp_head < s->nexp)
-			return s->exp[s->exp_head].kind == X_MAIL ? "sending MAIL FROM" :
-			       s->exp[s->exp_head].kind == X_RCPT ? "sending RCPT TO" :
-								    "sending DATA command";
+			return s->exp[s->exp_head].kind == X_MAIL   ? "sending MAIL FROM"
+			       : s->exp[s->exp_head].kind == X_RCPT ? "sending RCPT TO"
+								    : "sending DATA command";
 		return "sending MAIL FROM";
 	case S_DOT:
 		return "sending end of data -- message may be sent more than once";
@@ -128,10 +128,10 @@ static void reply_text(const struct smtp_sess *s, struct buf *out)
 
 /* fail - the session cannot go on.  try_next: recipients without a
  * result may go to the next address; otherwise they all get result. */
-static void fail(struct smtp_sess *s, int result, const char *dsn, bool try_next,
-		 const char *diag, const char *fmt, ...) ATTR_PRINTF(6, 7);
-static void fail(struct smtp_sess *s, int result, const char *dsn, bool try_next,
-		 const char *diag, const char *fmt, ...)
+static void fail(struct smtp_sess *s, int result, const char *dsn, bool try_next, const char *diag,
+		 const char *fmt, ...) ATTR_PRINTF(6, 7);
+static void fail(struct smtp_sess *s, int result, const char *dsn, bool try_next, const char *diag,
+		 const char *fmt, ...)
 {
 	struct smtp_req *r = s->req;
 	struct buf text = BUF_INIT;
@@ -175,14 +175,15 @@ static void reply_fail(struct smtp_sess *s, bool try_next, const char *what)
 static void rcpt_reply(struct smtp_sess *s, size_t i, const char *what)
 {
 	struct buf t = BUF_INIT, diag = BUF_INIT;
-	int res = s->reply.code >= 500 ? DELIVER_BOUNCE :
-		  s->reply.code >= 400 ? DELIVER_DEFER : DELIVER_OK;
+	int res = s->reply.code >= 500	 ? DELIVER_BOUNCE
+		  : s->reply.code >= 400 ? DELIVER_DEFER
+					 : DELIVER_OK;
 
 	reply_text(s, &t);
 	buf_printf(&diag, "smtp;%s", buf_cstr(&t));
 	if (res == DELIVER_OK)
-		smtp_rcpt_set(s->req, i, res, s->reply.dsn, s->relay, s->host, buf_cstr(&diag), "%s",
-			      buf_cstr(&t));
+		smtp_rcpt_set(s->req, i, res, s->reply.dsn, s->relay, s->host, buf_cstr(&diag),
+			      "%s", buf_cstr(&t));
 	else
 		smtp_rcpt_set(s->req, i, res, s->reply.dsn, s->relay, s->host, buf_cstr(&diag),
 			      "host %s said: %s (in reply to %s)", s->relay, buf_cstr(&t), what);
@@ -437,12 +438,12 @@ static void start_tls(struct smtp_sess *s)
 	names[n++] = s->host;
 	if (s->req != NULL && s->req->use_mx && strcmp(buf_cstr(&s->req->host), s->host) != 0)
 		names[n++] = buf_cstr(&s->req->host);
-	if (loop_conn_starttls_client(s->conn, s->a->tls, is_ip(s->host) ? NULL : s->host,
-				      &err) < 0 ||
+	if (loop_conn_starttls_client(s->conn, s->a->tls, is_ip(s->host) ? NULL : s->host, &err) <
+		    0 ||
 	    (loaded = tls_client_prepare(loop_conn_ssl(s->conn), s->pol.level, names, n,
 					 s->pol.tlsa, s->pol.ntlsa, &err)) < 0) {
-		fail(s, DELIVER_DEFER, "4.7.5", true, "", "cannot start TLS with %s: %s",
-		     s->relay, err.msg);
+		fail(s, DELIVER_DEFER, "4.7.5", true, "", "cannot start TLS with %s: %s", s->relay,
+		     err.msg);
 		return;
 	}
 	if (s->pol.level == TLS_LEV_DANE && loaded == 0)
@@ -484,8 +485,10 @@ static void trans_reply(struct smtp_sess *s)
 	}
 	e = s->exp[s->exp_head++];
 	if (code == 421) {
-		reply_fail(s, true, e.kind == X_MAIL ? "MAIL FROM command" :
-				    e.kind == X_RCPT ? "RCPT TO command" : "DATA command");
+		reply_fail(s, true,
+			   e.kind == X_MAIL   ? "MAIL FROM command"
+			   : e.kind == X_RCPT ? "RCPT TO command"
+					      : "DATA command");
 		return;
 	}
 	switch (e.kind) {
@@ -539,9 +542,9 @@ static void trans_reply(struct smtp_sess *s)
 				s->dot_ignore = true;
 				send_line(s, ".");
 			}
-			loop_conn_set_timeout(s->conn, s->a->p.t_data_xfer > s->a->p.t_data_done ?
-								s->a->p.t_data_xfer :
-								s->a->p.t_data_done);
+			loop_conn_set_timeout(s->conn, s->a->p.t_data_xfer > s->a->p.t_data_done
+							       ? s->a->p.t_data_xfer
+							       : s->a->p.t_data_done);
 			return;
 		}
 		if (s->mail_ok)
@@ -703,8 +706,7 @@ static void on_connected(int fd, int error, void *arg)
 	s->state = S_GREETING;
 }
 
-void smtp_sess_connect(struct smtp_req *r, const struct dns_addr *addr,
-		       struct smtp_tls_policy *pol)
+void smtp_sess_connect(struct smtp_req *r, const struct dns_addr *addr, struct smtp_tls_policy *pol)
 {
 	struct smtp_sess *s = xcalloc(1, sizeof(*s));
 	struct buf host = BUF_INIT, key = BUF_INIT;
@@ -719,8 +721,8 @@ void smtp_sess_connect(struct smtp_req *r, const struct dns_addr *addr,
 	memset(pol, 0, sizeof(*pol));
 	smtp_reply_init(&s->reply);
 	s->host = xstrdup(addr->host);
-	if (loop_addr_format((const struct sockaddr *)&addr->sa, addr->salen, &host, &port,
-			     &err) < 0)
+	if (loop_addr_format((const struct sockaddr *)&addr->sa, addr->salen, &host, &port, &err) <
+	    0)
 		buf_sets(&host, "unknown");
 	s->addr = xstrdup(buf_cstr(&host));
 	s->relay = xasprintf("%s[%s]:%u", s->host, s->addr, port);
@@ -729,9 +731,9 @@ void smtp_sess_connect(struct smtp_req *r, const struct dns_addr *addr,
 	buf_deinit(&host);
 	s->state = S_CONNECTING;
 	bind = addr->sa.ss_family == AF_INET6 ? s->a->p.bind6 : s->a->p.bind4;
-	s->connecting = smtp_connect_start(s->a->base, (const struct sockaddr *)&addr->sa,
-					   addr->salen, bind, s->a->p.t_connect, on_connected, s,
-					   &err);
+	s->connecting =
+		smtp_connect_start(s->a->base, (const struct sockaddr *)&addr->sa, addr->salen,
+				   bind, s->a->p.t_connect, on_connected, s, &err);
 	if (s->connecting == NULL)
 		fail(s, DELIVER_DEFER, "4.4.1", true, "", "connect to %s: %s", s->relay, err.msg);
 }

@@ -137,11 +137,12 @@ static void test_multipart(void **state)
 	const char *body;
 	size_t blen;
 
-	buf_adds(&msg, "MIME-Version: 1.0\nContent-Type: multipart/mixed;\n boundary=\"=_b 1\"\n"
-		       "Content-Transfer-Encoding: 8bit\n\npreamble\n--=_b 1\n"
-		       "Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n--=_b 1\n"
-		       "Content-Type: text/plain\n\nplain ascii\n--=_b 1\n"
-		       "Content-Type: application/octet-stream\nContent-Transfer-Encoding: 8bit\n\n");
+	buf_adds(&msg,
+		 "MIME-Version: 1.0\nContent-Type: multipart/mixed;\n boundary=\"=_b 1\"\n"
+		 "Content-Transfer-Encoding: 8bit\n\npreamble\n--=_b 1\n"
+		 "Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n--=_b 1\n"
+		 "Content-Type: text/plain\n\nplain ascii\n--=_b 1\n"
+		 "Content-Type: application/octet-stream\nContent-Transfer-Encoding: 8bit\n\n");
 	buf_add(&msg, bin, sizeof(bin) - 1);
 	buf_adds(&msg, "\n--=_b 1--\nepilogue\n");
 	assert_int_equal(mime8to7_convert(msg.data, msg.len, &out), 2);
