@@ -334,6 +334,7 @@ static int tern_init_tables(const char *dir, struct cfg *cfg, uid_t uid, gid_t g
 {
 	const char *deftype = cfg_get(cfg, "default_database_type");
 	const char *users = cfg_get(cfg, "virtual_user_maps");
+	const char *mailboxes = cfg_get(cfg, "virtual_mailbox_maps");
 	struct buf path = BUF_INIT;
 	struct tbl *t;
 	char **specs;
@@ -347,6 +348,17 @@ static int tern_init_tables(const char *dir, struct cfg *cfg, uid_t uid, gid_t g
 	if (tern_table_file(users, deftype, &path) == 0 &&
 	    tern_secure_file(buf_cstr(&path), uid, gid, 0600, err) < 0)
 		goto out;
+	/* The mailbox table: who has a Maildir, without secrets. */
+	if (*mailboxes != '\0') {
+		t = tbl_open(mailboxes, deftype, TBL_RDWR | TBL_CREATE, err);
+		if (t == NULL)
+			goto out;
+		tbl_close(&t);
+		buf_reset(&path);
+		if (tern_table_file(mailboxes, deftype, &path) == 0 &&
+		    tern_secure_file(buf_cstr(&path), uid, gid, 0640, err) < 0)
+			goto out;
+	}
 	buf_reset(&path);
 	buf_printf(&path, "%s/aliases", dir);
 	if (access(buf_cstr(&path), F_OK) != 0) {

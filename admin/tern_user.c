@@ -187,6 +187,44 @@ static int tern_users_secure(struct cfg *cfg, struct err *err)
 	return rc;
 }
 
+/* tern_mailbox_set - add (value "DOMAIN/LOCAL/") or remove addr in
+ * virtual_mailbox_maps, the table smtpd, qmgr and local read: it tells
+ * that a mailbox exists without holding any secret.  Mode 0640, owned by
+ * the mail owner when we run as root. */
+static int tern_mailbox_set(struct cfg *cfg, const char *addr, bool add, struct err *err)
+{
+	const char *spec = cfg_get(cfg, "virtual_mailbox_maps");
+	const char *deftype = cfg_get(cfg, "default_database_type");
+	const char *at = strrchr(addr, '@');
+	struct buf value = BUF_INIT, file = BUF_INIT;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct tbl *t;
+	int rc = 0;
+
+	if (*spec == '\0')
+		return 0;
+	if ((t = tbl_open(spec, deftype, TBL_RDWR | TBL_CREATE, err)) == NULL)
+		return -1;
+	if (add) {
+		buf_printf(&value, "%s/%.*s/", at != NULL ? at + 1 : "",
+			   (int)(at != NULL ? at - addr : (long)strlen(addr)), addr);
+		rc = tbl_update(t, addr, buf_cstr(&value), err);
+	} else if (tbl_delete(t, addr, err) == TBL_TEMPFAIL) {
+		rc = -1;
+	}
+	tbl_close(&t);
+	if (rc == 0 && tern_table_file(spec, deftype, &file) == 0) {
+		if (geteuid() == 0)
+			rc = tern_mail_owner(cfg, &uid, &gid, err);
+		if (rc == 0)
+			rc = tern_secure_file(buf_cstr(&file), uid, gid, 0640, err);
+	}
+	buf_deinit(&value);
+	buf_deinit(&file);
+	return rc;
+}
+
 /* tern_scram_attr - append " scram-sha-256=ITER:SALT:STOREDKEY:SERVERKEY"
  * for the password (the SCRAM-SHA-256 secret, lib/sasl.h) to value. */
 static int tern_scram_attr(const struct buf *pw, struct buf *value, struct err *err)
@@ -260,6 +298,8 @@ static int tern_user_set(struct tern_ctx *ctx, bool add, const char *addr, char 
 		goto out;
 	tbl_close(&t);
 	rc = tern_users_secure(ctx->cfg, err);
+	if (rc == 0)
+		rc = tern_mailbox_set(ctx->cfg, addr, true, err);
 out:
 	tbl_close(&t);
 	tern_wipe(&pw);
@@ -284,7 +324,9 @@ static int tern_user_del(struct tern_ctx *ctx, const char *addr, struct err *err
 		return -1;
 	if (found == TBL_NOTFOUND)
 		return err_set(err, "%s: no such user", addr);
-	return tern_users_secure(ctx->cfg, err);
+	if (tern_users_secure(ctx->cfg, err) < 0)
+		return -1;
+	return tern_mailbox_set(ctx->cfg, addr, false, err);
 }
 
 struct tern_user_list {

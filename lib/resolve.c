@@ -1,7 +1,7 @@
 /*
  * resolve.c - address classes, recipient existence and one-level alias
  * lookups (see resolve.h).
- * Touches:  the tables named by virtual_user_maps, alias_maps,
+ * Touches:  the tables named by virtual_mailbox_maps, alias_maps,
  *           virtual_alias_maps and table entries of the domain lists
  *           (read-only); nothing else.
  * Input:    addresses are canonical (lib/addr) but otherwise untrusted.
@@ -131,7 +131,7 @@ static int domlist_match(struct domlist *dl, const char *domain)
 struct resolver *resolver_new(struct cfg *cfg, struct err *err)
 {
 	struct resolver *r = xcalloc(1, sizeof(*r));
-	const char *users = cfg_get(cfg, "virtual_user_maps");
+	const char *users = cfg_get(cfg, "virtual_mailbox_maps");
 	const char *delim = cfg_get(cfg, "recipient_delimiter");
 	char **nets;
 

@@ -5,7 +5,7 @@
  *
  * Domain classes, first match wins:
  *   RESOLVE_LOCAL    $mydestination: local part looked up in $alias_maps
- *   RESOLVE_VIRTUAL  $virtual_mailbox_domains: users in $virtual_user_maps
+ *   RESOLVE_VIRTUAL  $virtual_mailbox_domains: users in $virtual_mailbox_maps
  *                    (full address), plus $alias_maps (full address, then
  *                    the local part)
  *   RESOLVE_RELAY    $relay_domains: relayed to their MX, accepted from anyone
@@ -58,7 +58,8 @@ int resolve_virtual_alias(struct resolver *r, const char *addr, struct buf *valu
 /* resolve_alias - one level of $alias_maps for addr (full address first,
  * then the local part for local and virtual domains). */
 int resolve_alias(struct resolver *r, const char *addr, struct buf *value_r, struct err *err);
-/* resolve_user - $virtual_user_maps: TBL_FOUND if addr is a mailbox user. */
+/* resolve_user - $virtual_mailbox_maps: TBL_FOUND if addr is a mailbox user
+ * (that table holds no password hashes: only auth reads those). */
 int resolve_user(struct resolver *r, const char *addr, struct err *err);
 
 /* resolve_trusted_client - the peer address is in $mynetworks. */

@@ -186,7 +186,7 @@ static void deliver_mailbox(struct req *q, const char *addr, const char *sender,
 	err_clear(&err);
 	rc = mailbox_addr(q, addr, &mbox, &err);
 	if (rc == TBL_TEMPFAIL)
-		local_set_result(r, DELIVER_DEFER, "4.3.0", "virtual_user_maps lookup failure: %s",
+		local_set_result(r, DELIVER_DEFER, "4.3.0", "virtual_mailbox_maps lookup failure: %s",
 				 err.msg);
 	else if (rc == TBL_NOTFOUND)
 		local_set_result(r, DELIVER_BOUNCE, "5.1.1", "user unknown");

@@ -25,7 +25,7 @@ static const char conf[] =
 	"virtual_mailbox_domains = example.test, other.test\n"
 	"relay_domains = relay.test\n"
 	"recipient_delimiter = +\n"
-	"virtual_user_maps = inline:{alice@example.test=$$y$$hash, bob@other.test=$$y$$h2}\n"
+	"virtual_mailbox_maps = inline:{alice@example.test=example.test/alice/, bob@other.test=other.test/bob/}\n"
 	"alias_maps = inline:{root=alice@example.test, {list = alice@example.test bob@other.test}, "
 	"sales@other.test=bob@other.test}\n"
 	"virtual_alias_maps = inline:{info@example.test=alice@example.test, "
@@ -125,7 +125,7 @@ static void test_missing_table_tempfails(void **state)
 	static const char text[] =
 		"mydomain = example.test\n"
 		"virtual_mailbox_domains = example.test\n"
-		"virtual_user_maps = hash:/nonexistent/tern/users\n"
+		"virtual_mailbox_maps = hash:/nonexistent/tern/mailboxes\n"
 		"alias_maps =\n";
 	struct resolver *r = make(text);
 	struct err err;
