@@ -42,6 +42,7 @@ def test_delivery_needs_no_password_table(instance):
     new = instance.dir / "mail" / "example.test" / "bob" / "new"
     helpers.wait_for(lambda: new.is_dir() and any(new.iterdir()), 20, what="delivery")
     with smtplib.SMTP("127.0.0.1", instance.port(25), timeout=30) as s:
+        s.ehlo()
         s.mail("x@client.test")
         code, _ = s.rcpt("nobody@example.test")
         assert code == 550
