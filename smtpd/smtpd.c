@@ -2,7 +2,9 @@
  * smtpd.c - the SMTP server daemon: main, the server.h hooks, the list of
  *           open sessions and the per-client session counts.
  * Touches:  main.cf (through server.h), the tables named there (through
- *           lib/resolve), the client sockets handed over by master.
+ *           lib/resolve and lib/tbl), the TLS certificate and key (through
+ *           smtpd_tls.c), the auth service's socket (lib/auth_client), the
+ *           client sockets handed over by master.
  * Security: runs as mail_owner (server_main drops privileges first); every
  *           byte from a client is untrusted and bounded (docs/smtpd.md).
  * Errors:   bad settings are fatal at start (master backs off); a client's
@@ -13,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "auth_client.h"
 #include "cfg.h"
 #include "err.h"
 #include "log.h"
@@ -22,6 +25,7 @@
 #include "server.h"
 #include "smtpd.h"
 #include "str.h"
+#include "tbl.h"
 #include "xmem.h"
 
 /* CLIENT_BUCKETS - hash buckets of the per-client session counts. */
@@ -113,6 +117,67 @@ static unsigned int get_msec(struct cfg *cfg, const char *name)
 	return (unsigned int)v * 1000u;
 }
 
+/* get_nets - a CFG_LIST of networks. */
+static struct netmatch *get_nets(struct cfg *cfg, const char *name)
+{
+	char **nets = cfg_get_list(cfg, name, NULL);
+	struct netmatch *nm;
+	struct err err;
+
+	nm = netmatch_new(nets, &err);
+	str_split_free(&nets);
+	if (nm == NULL)
+		log_fatal("%s: %s", name, err.msg);
+	return nm;
+}
+
+/* tls_auth_init - TLS, AUTH and submission settings. */
+static int tls_auth_init(struct server_ctx *ctx)
+{
+	struct cfg *cfg = ctx->cfg;
+	const char *level = cfg_get(cfg, "smtpd_tls_security_level");
+	char **maps;
+	size_t n = 0;
+	struct err err;
+
+	if (strcmp(level, "none") == 0 || *level == '\0')
+		conf.tls_level = SMTPD_TLS_NONE;
+	else if (strcmp(level, "may") == 0)
+		conf.tls_level = SMTPD_TLS_MAY;
+	else if (strcmp(level, "encrypt") == 0)
+		conf.tls_level = SMTPD_TLS_ENCRYPT;
+	else
+		log_fatal("smtpd_tls_security_level = %s: use none, may or encrypt", level);
+	conf.tls_wrapper = cfg_get_bool(cfg, "smtpd_tls_wrappermode");
+	conf.tls_auth_only = cfg_get_bool(cfg, "smtpd_tls_auth_only");
+	conf.tls_exempt = get_nets(cfg, "smtpd_tls_exempt_networks");
+	conf.sasl_enable = cfg_get_bool(cfg, "smtpd_sasl_auth_enable");
+	conf.sasl_required = cfg_get_bool(cfg, "smtpd_sasl_auth_required");
+	conf.hide_client = cfg_get_bool(cfg, "smtpd_hide_client_address");
+	if (conf.sasl_required && !conf.sasl_enable)
+		log_fatal("smtpd_sasl_auth_required = yes needs smtpd_sasl_auth_enable = yes");
+	if (smtpd_tls_init(&conf, &err) < 0) {
+		log_error("%s", err.msg);
+		return -1;
+	}
+	if (conf.sasl_enable)
+		conf.auth = auth_client_new(ctx->base, cfg);
+	maps = cfg_get_list(cfg, "smtpd_sender_login_maps", &n);
+	conf.sender_maps = n > 0 ? xcalloc(n, sizeof(*conf.sender_maps)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		conf.sender_maps[i] = tbl_open(maps[i], cfg_get(cfg, "default_database_type"),
+					       TBL_RDONLY, &err);
+		if (conf.sender_maps[i] == NULL) {
+			log_error("smtpd_sender_login_maps: %s", err.msg);
+			str_split_free(&maps);
+			return -1;
+		}
+		conf.n_sender_maps++;
+	}
+	str_split_free(&maps);
+	return 0;
+}
+
 /* smtpd_init - read the settings, open the tables. */
 static int smtpd_init(struct server_ctx *ctx)
 {
@@ -162,6 +227,8 @@ static int smtpd_init(struct server_ctx *ctx)
 		log_error("cannot open the address tables: %s", err.msg);
 		return -1;
 	}
+	if (tls_auth_init(ctx) < 0)
+		return -1;
 	server_set_session_limit(get_uint(cfg, "smtpd_max_sessions"));
 	return 0;
 }

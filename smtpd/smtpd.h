@@ -6,7 +6,10 @@
  *   smtpd_session.c  the command state machine, replies, error accounting
  *   smtpd_content.c  DATA and BDAT: raw input through smtpd_data, replies
  *   smtpd_queue.c    the queue file: envelope, Received:, content, commit
- *   smtpd_check.c    policy: relay control, recipient existence, limits
+ *   smtpd_check.c    policy: relay control, recipient existence, limits,
+ *                    sender ownership for authenticated clients
+ *   smtpd_tls.c      STARTTLS, implicit TLS (465), the TLS context
+ *   smtpd_auth.c     AUTH (RFC 4954) through the auth service
  * See: docs/smtpd.md.
  */
 #ifndef TERN_SMTPD_H
@@ -15,6 +18,8 @@
 #include "sys.h"
 
 #include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 #include "buf.h"
 #include "smtpd_cmd.h"
@@ -28,6 +33,16 @@ struct loop_timer;
 struct qreceive;
 struct resolver;
 struct netmatch;
+struct tls_server;
+struct auth_client;
+struct tbl;
+
+/* smtpd_tls_security_level */
+enum smtpd_tls_level {
+	SMTPD_TLS_NONE,	   /* no STARTTLS */
+	SMTPD_TLS_MAY,	   /* STARTTLS offered */
+	SMTPD_TLS_ENCRYPT, /* no MAIL or AUTH before TLS */
+};
 
 /* struct smtpd_conf - main.cf settings, read once by the init hook. */
 struct smtpd_conf {
@@ -50,6 +65,25 @@ struct smtpd_conf {
 	bool vrfy_disabled;
 	bool expn_enabled;
 	bool bare_lf_reject; /* smtpd_forbid_bare_newline = reject */
+	/* TLS and AUTH (smtpd_tls.c, smtpd_auth.c) */
+	struct tls_server *tls;		  /* NULL: no certificate, no TLS */
+	enum smtpd_tls_level tls_level;	  /* smtpd_tls_security_level */
+	bool tls_wrapper;		  /* smtpd_tls_wrappermode (465) */
+	bool tls_auth_only;		  /* smtpd_tls_auth_only */
+	struct netmatch *tls_exempt;	  /* smtpd_tls_exempt_networks */
+	bool sasl_enable;		  /* smtpd_sasl_auth_enable */
+	bool sasl_required;		  /* smtpd_sasl_auth_required */
+	bool hide_client;		  /* smtpd_hide_client_address */
+	struct auth_client *auth;	  /* NULL unless sasl_enable */
+	struct tbl **sender_maps;	  /* smtpd_sender_login_maps */
+	size_t n_sender_maps;
+};
+
+/* Where an AUTH exchange is. */
+enum smtpd_auth_state {
+	SMTPD_AUTH_IDLE,     /* no exchange */
+	SMTPD_AUTH_WAIT,     /* waiting for the auth service (input paused) */
+	SMTPD_AUTH_RESPONSE, /* a 334 was sent: the next line is the answer */
 };
 
 /* struct smtpd_rcpt - one accepted recipient. */
@@ -110,6 +144,19 @@ struct smtpd_session {
 	uint64_t bdat_left; /* chunk bytes still to read */
 	bool bdat_last;
 	const char *bdat_error; /* reply owed for the chunk being skipped */
+	/* TLS and AUTH */
+	bool tls;	       /* the TLS handshake completed */
+	bool tls_exempt;       /* the client is in smtpd_tls_exempt_networks */
+	struct buf tls_info;   /* "TLSv1.3 with cipher ..." for Received: */
+	char *auth_user;       /* canonical user after AUTH, else NULL */
+	char *auth_mech;       /* its mechanism */
+	enum smtpd_auth_state auth_state;
+	uint32_t auth_req;     /* the request waiting for its callback */
+	uint32_t auth_session; /* the SASL session id */
+	/* message fix-ups for authenticated mail (smtpd_queue.c) */
+	bool fix_hold;	       /* content is held until the headers end */
+	struct buf fix_held;
+	bool saw_date, saw_msgid;
 	struct smtpd_session *prev, *next;
 };
 
@@ -141,8 +188,46 @@ void smtpd_touch(struct smtpd_session *s);
  * from=<s> to=<r> proto=P helo=<h>" (rcpt may be NULL). */
 void smtpd_log_reject(struct smtpd_session *s, const char *qid, const char *verb, const char *reply,
 		      const char *rcpt);
-/* smtpd_proto - "ESMTP" after EHLO, else "SMTP". */
+/* smtpd_proto - "SMTP" after HELO; after EHLO "ESMTP", with "S" for TLS
+ * and "A" for AUTH (RFC 3848: ESMTPS, ESMTPA, ESMTPSA). */
 const char *smtpd_proto(const struct smtpd_session *s);
+/* smtpd_session_resume - input may flow again (after an AUTH exchange
+ * step), unless an error reply is being held back. */
+void smtpd_session_resume(struct smtpd_session *s);
+/* smtpd_session_reset - forget everything the client said: HELO, the
+ * transaction, authentication (after STARTTLS, RFC 3207 4.2). */
+void smtpd_session_reset(struct smtpd_session *s);
+
+/* ---- smtpd_tls.c ---- */
+
+/* smtpd_tls_init - the TLS context from smtpd_tls_cert_file/key_file when
+ * TLS is wanted; -1 with err when it is required (encrypt, wrapper mode)
+ * and cannot be loaded, a warning and no STARTTLS when only offered. */
+int smtpd_tls_init(struct smtpd_conf *conf, struct err *err) ATTR_WARN_UNUSED;
+/* smtpd_tls_ctx - the SSL_CTX for a new connection (NULL: no TLS). */
+SSL_CTX *smtpd_tls_ctx(const struct smtpd_conf *conf);
+/* smtpd_tls_offered - EHLO lists STARTTLS in this session. */
+bool smtpd_tls_offered(const struct smtpd_session *s);
+/* smtpd_tls_required - TLS is required now and not there (encrypt level,
+ * client not exempt): MAIL and AUTH get 530 5.7.0. */
+bool smtpd_tls_required(const struct smtpd_session *s);
+/* smtpd_tls_starttls - the STARTTLS command. */
+bool smtpd_tls_starttls(struct smtpd_session *s);
+/* smtpd_tls_established - loop's on_tls: log, remember the cipher. */
+void smtpd_tls_established(struct smtpd_session *s);
+
+/* ---- smtpd_auth.c ---- */
+
+/* smtpd_auth_offered - EHLO lists AUTH in this session. */
+bool smtpd_auth_offered(const struct smtpd_session *s);
+/* smtpd_auth_command - the AUTH command; true when the exchange started. */
+bool smtpd_auth_command(struct smtpd_session *s);
+/* smtpd_auth_response - a line while in SMTPD_AUTH_RESPONSE. */
+void smtpd_auth_response(struct smtpd_session *s, const char *line, size_t len, int flags);
+/* smtpd_auth_abort - drop an exchange in progress (disconnect, STARTTLS). */
+void smtpd_auth_abort(struct smtpd_session *s);
+/* smtpd_auth_forget - abort, and forget the authenticated user. */
+void smtpd_auth_forget(struct smtpd_session *s);
 
 /* ---- smtpd_content.c ---- */
 
@@ -165,6 +250,8 @@ extern const struct smtpd_data_sink smtpd_queue_sink;
 /* smtpd_queue_commit - finish the file, fsync it and its directory; 0 or
  * -1 with err (the file is removed). */
 int smtpd_queue_commit(struct smtpd_session *s, struct err *err) ATTR_WARN_UNUSED;
+/* smtpd_queue_fix_reset - drop held content and the header flags. */
+void smtpd_queue_fix_reset(struct smtpd_session *s);
 /* smtpd_queue_id - the queue ID, "NOQUEUE" before the file exists. */
 const char *smtpd_queue_id(const struct smtpd_session *s);
 
@@ -173,6 +260,11 @@ const char *smtpd_queue_id(const struct smtpd_session *s);
 /* smtpd_check_rcpt - may addr (canonical) be a recipient of this client?
  * 0, or -1 with err->msg the whole reply (550 5.1.1, 554 5.7.1, 451 4.3.0). */
 int smtpd_check_rcpt(struct smtpd_session *s, const char *addr, struct err *err) ATTR_WARN_UNUSED;
+/* smtpd_check_sender - may the authenticated user send as addr (the MAIL
+ * FROM path, "" for <>)?  0, or -1 with err->msg the whole reply (553 5.7.1
+ * not owned, 451 4.3.0 lookup failure).  0 when nobody is authenticated. */
+int smtpd_check_sender(struct smtpd_session *s, const char *addr,
+		       struct err *err) ATTR_WARN_UNUSED;
 /* smtpd_check_expn - the EXPN reply for arg into reply_r (multi-line
  * allowed); returns the reply code. */
 int smtpd_check_expn(struct smtpd_session *s, const char *arg, size_t len, struct buf *reply_r);

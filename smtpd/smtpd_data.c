@@ -58,9 +58,11 @@ static void flush_prev(struct smtpd_data *d)
 		d->sink->header(d->ctx, d->hdr.data, d->hdr_line_start - 2);
 }
 
-/* walk_stop - the header walk ends here; cut says it was a limit. */
-static void walk_stop(struct smtpd_data *d, bool cut)
+/* walk_stop - the header walk ends here; cut says it was a limit; end is
+ * the offset in hdr where the header section ends. */
+static void walk_stop(struct smtpd_data *d, bool cut, size_t end)
 {
+	d->header_end = d->hdr_base + end;
 	d->in_header = false;
 	d->header_cut = cut;
 	buf_deinit(&d->hdr);
@@ -76,28 +78,30 @@ static void walk_line_end(struct smtpd_data *d)
 
 	if (llen == 0) {
 		flush_prev(d);
-		walk_stop(d, false);
-		return;
-	}
-	if (llen > d->line_max) {
-		walk_stop(d, true);
+		walk_stop(d, false, ls);
 		return;
 	}
 	c0 = d->hdr.data[ls];
+	if (llen > d->line_max) {
+		/* a folded header cut short ends before its first line */
+		walk_stop(d, true, c0 == ' ' || c0 == '\t' ? 0 : ls);
+		return;
+	}
 	if (c0 == ' ' || c0 == '\t') {
 		if (ls == 0)
-			walk_stop(d, false); /* a continuation of nothing: body */
+			walk_stop(d, false, 0); /* a continuation of nothing: body */
 		else
 			d->hdr_line_start = d->hdr.len;
 		return;
 	}
 	if (!header_name_ok(d->hdr.data + ls, llen)) {
 		flush_prev(d);
-		walk_stop(d, false);
+		walk_stop(d, false, ls);
 		return;
 	}
 	flush_prev(d);
 	buf_consume(&d->hdr, ls);
+	d->hdr_base += ls;
 	d->hdr_line_start = d->hdr.len;
 }
 
@@ -118,7 +122,7 @@ static void walk(struct smtpd_data *d, const char *p, size_t n)
 
 			if (c0 != ' ' && c0 != '\t')
 				flush_prev(d);
-			walk_stop(d, true);
+			walk_stop(d, true, c0 != ' ' && c0 != '\t' ? d->hdr_line_start : 0);
 			return;
 		}
 		if (lf != NULL && d->hdr.len - d->hdr_line_start >= 2 &&
@@ -137,7 +141,7 @@ static void emit(struct smtpd_data *d, const char *p, size_t n)
 		d->too_big = true;
 	if (d->too_big) {
 		if (d->in_header)
-			walk_stop(d, true);
+			walk_stop(d, true, 0);
 		return;
 	}
 	if (d->in_header)
@@ -151,13 +155,13 @@ void smtpd_data_finish(struct smtpd_data *d)
 		/* the last header line ended with CR LF: it is whole */
 		if (d->hdr.len == d->hdr_line_start) {
 			flush_prev(d);
-			walk_stop(d, false);
+			walk_stop(d, false, d->hdr.len);
 		} else {
 			char c0 = d->hdr.data[d->hdr_line_start];
 
 			if (c0 != ' ' && c0 != '\t')
 				flush_prev(d);
-			walk_stop(d, false);
+			walk_stop(d, false, d->hdr.len);
 		}
 	}
 }

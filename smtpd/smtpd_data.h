@@ -27,6 +27,9 @@
  * that is not a header, at a line longer than line_max or a header longer
  * than SMTPD_DATA_HEADER_MAX: after that the rest is body for this reader
  * (nothing is cut from the content: the limit only stops the header walk).
+ * header_end then says where, as a content offset, a header could still be
+ * added (smtpd_queue.c appends missing Message-ID and Date there): before
+ * the empty line or the first line that is not part of a header.
  * See: docs/smtpd.md "Message content".
  */
 #ifndef TERN_SMTPD_DATA_H
@@ -77,6 +80,9 @@ struct smtpd_data {
 	size_t hdr_line_len;   /* bytes of the current physical line */
 	size_t hdr_line_start; /* offset of that line in hdr */
 	struct buf hdr;	       /* the logical header being collected */
+	uint64_t hdr_base;     /* content offset of hdr.data[0] */
+	uint64_t header_end;   /* once the walk ended: content offset where
+				  the header section ends (see above) */
 };
 
 /* smtpd_data_init - ready for a new message; flags SMTPD_DATA_*;

@@ -2,14 +2,20 @@
  * smtpd_queue.c - one message into the queue through lib/qreceive: the
  *           envelope (sender, recipients with ORCPT and NOTIFY, ENVID,
  *           RET, BODY and SMTPUTF8 flags, client name, address, port,
- *           HELO and protocol), a Received: header in Postfix's shape,
- *           then the content as it arrives, and the commit.
+ *           HELO and protocol), a Received: header in Postfix's shape
+ *           (with the TLS cipher and the authenticated user; the client
+ *           hidden when smtpd_hide_client_address says so), then the
+ *           content as it arrives, and the commit.  Mail from an
+ *           authenticated client gets Postfix cleanup's local fix-ups: a
+ *           missing Date: and Message-ID: are added at the end of the
+ *           header section (its content is held until that end is known).
  * Touches:  $queue_directory/incoming and active (through qreceive).
  * Input:    parsed, canonical envelope fields (no control bytes: checked
  *           by smtpd_cmd.c, and ENVID/ORCPT again by the session) and the
  *           content from smtpd_data.c in CR LF form; stored with LF line
  *           ends (qfile_writer_text), bare CR and bare LF bytes kept.
- * Security: nothing from the client reaches a file name.
+ * Security: nothing from the client reaches a file name; held content is
+ *           bounded by SMTPD_FIX_HOLD_MAX (past it, no fix-ups).
  * Errors:   write errors are sticky in the qfile writer and reported by
  *           smtpd_queue_commit; the caller replies 451 4.3.0.
  * See:      lib/qreceive.h, lib/qfile.h, docs/queue-format.md.
@@ -26,16 +32,101 @@
 #include "smtpd.h"
 #include "str.h"
 
-/* queue_body - smtpd_data sink: content bytes into the queue file. */
+/* SMTPD_FIX_HOLD_MAX - most content held while looking for the end of the
+ * header section of an authenticated client's message. */
+#define SMTPD_FIX_HOLD_MAX (256 * 1024)
+
+void smtpd_queue_fix_reset(struct smtpd_session *s)
+{
+	s->fix_hold = false;
+	s->saw_date = false;
+	s->saw_msgid = false;
+	buf_deinit(&s->fix_held);
+}
+
+/* fix_headers - the missing Date: and Message-ID: lines (CR LF form). */
+static void fix_headers(struct smtpd_session *s, struct buf *out)
+{
+	char stamp[64];
+	struct tm tm;
+	time_t t = time(NULL);
+
+	localtime_r(&t, &tm);
+	if (!s->saw_date) {
+		if (strftime(stamp, sizeof(stamp), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+			snprintf(stamp, sizeof(stamp), "%lld", (long long)t);
+		buf_printf(out, "Date: %s\r\n", stamp);
+	}
+	if (!s->saw_msgid) {
+		if (strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm) == 0)
+			snprintf(stamp, sizeof(stamp), "%lld", (long long)t);
+		buf_printf(&s->msgid, "<%s.%s@%s>", stamp, qreceive_id(s->q), s->conf->hostname);
+		buf_printf(out, "Message-ID: %s\r\n", buf_cstr(&s->msgid));
+		log_info("%s: message-id=%s", qreceive_id(s->q), buf_cstr(&s->msgid));
+	}
+}
+
+/* fix_release - write the held content with the missing headers added
+ * where the header section ends (smtpd_data's header_end), followed by an
+ * empty line when the section ended at a line that is not one. */
+static void fix_release(struct smtpd_session *s)
+{
+	struct qfile_writer *w = qreceive_writer(s->q);
+	const char *p = s->fix_held.data;
+	size_t len = s->fix_held.len;
+	size_t end = s->data.header_end < len ? (size_t)s->data.header_end : len;
+	struct buf add = BUF_INIT;
+
+	s->fix_hold = false;
+	qfile_writer_text(w, p, end);
+	if (!s->saw_date || !s->saw_msgid) {
+		if (end > 0 && p[end - 1] != '\n')
+			buf_adds(&add, "\r\n");
+		fix_headers(s, &add);
+		/* UNSAFE: end < len, so p[end] is inside; p[end + 1] only when end + 1 < len */
+		if (end < len && !(p[end] == '\r' && end + 1 < len && p[end + 1] == '\n'))
+			buf_adds(&add, "\r\n");
+		qfile_writer_text(w, add.data, add.len);
+	}
+	qfile_writer_text(w, p + end, len - end);
+	buf_deinit(&add);
+	buf_deinit(&s->fix_held);
+}
+
+/* queue_body - smtpd_data sink: content bytes into the queue file (held
+ * while fix-ups wait for the end of the header section). */
 static void queue_body(void *ctx, const char *p, size_t n)
 {
 	struct smtpd_session *s = ctx;
 
-	if (s->q != NULL)
+	if (s->q == NULL)
+		return;
+	if (!s->fix_hold) {
 		qfile_writer_text(qreceive_writer(s->q), p, n);
+		return;
+	}
+	buf_add(&s->fix_held, p, n);
+	if (!s->data.in_header) {
+		fix_release(s);
+	} else if (s->fix_held.len > SMTPD_FIX_HOLD_MAX) {
+		log_warn("%s: header section longer than %d bytes: no Date/Message-ID fix-ups",
+			 qreceive_id(s->q), SMTPD_FIX_HOLD_MAX);
+		s->fix_hold = false;
+		qfile_writer_text(qreceive_writer(s->q), s->fix_held.data, s->fix_held.len);
+		buf_deinit(&s->fix_held);
+	}
 }
 
-/* queue_header - smtpd_data sink: log the Message-ID once. */
+/* header_is - the logical header p[0..len) is field name (with ':'). */
+static bool header_is(const char *p, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	return len >= n && str_has_prefix_ci(p, name);
+}
+
+/* queue_header - smtpd_data sink: note Date and Message-ID, log the
+ * Message-ID once. */
 static void queue_header(void *ctx, const char *p, size_t len)
 {
 	static const char name[] = "message-id:";
@@ -43,7 +134,12 @@ static void queue_header(void *ctx, const char *p, size_t len)
 	struct buf clean = BUF_INIT;
 	size_t i = sizeof(name) - 1;
 
-	if (s->msgid.len > 0 || len <= i || !str_has_prefix_ci(p, name))
+	if (header_is(p, len, "date:"))
+		s->saw_date = true;
+	if (!header_is(p, len, name))
+		return;
+	s->saw_msgid = true;
+	if (s->msgid.len > 0 || len <= i)
 		return;
 	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
 		i++;
@@ -65,8 +161,10 @@ const char *smtpd_queue_id(const struct smtpd_session *s)
 }
 
 /* received_header - Postfix's shape, LF line ends:
- *   Received: from HELO (NAME [ADDR])
- *           by HOST (tern) with ESMTP id QID
+ *   Received: from HELO (NAME [ADDR])        (left out: hidden client)
+ *           (using TLSv1.3 with cipher ...)  (TLS)
+ *           (Authenticated sender: USER)     (AUTH)
+ *           by HOST (tern) with ESMTPSA id QID
  *           for <RCPT>; DATE                  (one recipient)
  * or "id QID;" and the date on its own line. */
 static void received_header(struct smtpd_session *s, const struct timeval *tv, struct buf *out)
@@ -74,12 +172,25 @@ static void received_header(struct smtpd_session *s, const struct timeval *tv, s
 	char date[64];
 	struct tm tm;
 	time_t t = tv->tv_sec;
+	const char *sep = "";
 
 	localtime_r(&t, &tm);
 	if (strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm) == 0)
 		snprintf(date, sizeof(date), "%lld", (long long)t);
-	buf_printf(out, "Received: from %s (%s [%s])\n\tby %s (tern) with %s id %s",
-		   buf_cstr(&s->helo), s->name, s->addr, s->conf->hostname, smtpd_proto(s),
+	buf_adds(out, "Received: ");
+	if (s->auth_user == NULL || !s->conf->hide_client) {
+		buf_printf(out, "from %s (%s [%s])", buf_cstr(&s->helo), s->name, s->addr);
+		sep = "\n\t";
+	}
+	if (s->tls_info.len > 0) {
+		buf_printf(out, "%s(using %s)", sep, buf_cstr(&s->tls_info));
+		sep = "\n\t";
+	}
+	if (s->auth_user != NULL) {
+		buf_printf(out, "%s(Authenticated sender: %s)", sep, s->auth_user);
+		sep = "\n\t";
+	}
+	buf_printf(out, "%sby %s (tern) with %s id %s", sep, s->conf->hostname, smtpd_proto(s),
 		   qreceive_id(s->q));
 	if (s->nrcpt == 1)
 		buf_printf(out, "\n\tfor <%s>; %s\n", s->rcpts[0].addr, date);
@@ -112,7 +223,13 @@ int smtpd_queue_begin(struct smtpd_session *s, struct err *err)
 	received_header(s, &tv, &recv);
 	qfile_writer_content(w, recv.data, recv.len);
 	buf_deinit(&recv);
-	log_info("%s: client=%s[%s]", qreceive_id(s->q), s->name, s->addr);
+	smtpd_queue_fix_reset(s);
+	s->fix_hold = s->auth_user != NULL;
+	if (s->auth_user != NULL)
+		log_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s", qreceive_id(s->q),
+			 s->name, s->addr, s->auth_mech, s->auth_user);
+	else
+		log_info("%s: client=%s[%s]", qreceive_id(s->q), s->name, s->addr);
 	return 0;
 }
 
@@ -122,6 +239,8 @@ int smtpd_queue_commit(struct smtpd_session *s, struct err *err)
 
 	if (s->q == NULL)
 		return err_set(err, "no queue file");
+	if (s->fix_hold)
+		fix_release(s);
 	rc = qreceive_commit(s->q, err);
 	if (rc < 0)
 		qreceive_abort(s->q);

@@ -1,15 +1,18 @@
 /*
  * smtpd_session.c - one SMTP session: greeting, the command state machine
  *           (HELO EHLO MAIL RCPT RSET NOOP QUIT VRFY EXPN HELP; DATA and
- *           BDAT hand over to smtpd_content.c), replies with enhanced
- *           status codes, error accounting, timeouts, the disconnect line.
+ *           BDAT hand over to smtpd_content.c, STARTTLS to smtpd_tls.c,
+ *           AUTH to smtpd_auth.c), replies with enhanced status codes,
+ *           error accounting, timeouts, the disconnect line.
  * Touches:  the client connection (lib/loop), the maillog.
  * Input:    untrusted command lines, capped at line_length_limit by
  *           lib/loop and parsed by smtpd_cmd.c (pure).  Every complete
  *           command already buffered is handled in order and the replies
  *           leave together when the loop flushes (RFC 2920 pipelining).
  * Security: runs as mail_owner before any authentication; nothing a client
- *           sends ends the process.  Replies never echo raw client bytes
+ *           sends ends the process.  Submission policy: MAIL needs TLS
+ *           (encrypt level) and AUTH (smtpd_sasl_auth_required) when
+ *           configured, and an authenticated sender must own the address.  Replies never echo raw client bytes
  *           except parsed, canonical addresses.
  * Errors:   protocol errors get their reply and count toward
  *           smtpd_soft_error_limit (replies delayed by
@@ -26,6 +29,8 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "netmatch.h"
+#include "proto.h"
 #include "qfile.h"
 #include "qreceive.h"
 #include "server.h"
@@ -35,11 +40,13 @@
 
 static void on_line(struct loop_conn *conn, const char *line, size_t len, int flags, void *arg);
 static void on_data(struct loop_conn *conn, struct evbuffer *in, void *arg);
+static void on_tls(struct loop_conn *conn, void *arg);
 static void on_close(struct loop_conn *conn, enum loop_close why, const char *detail, void *arg);
 
 static const struct loop_conn_cb session_cb = {
 	.on_line = on_line,
 	.on_data = on_data,
+	.on_tls = on_tls,
 	.on_close = on_close,
 };
 
@@ -49,7 +56,17 @@ static const struct loop_conn_cb session_cb = {
 
 const char *smtpd_proto(const struct smtpd_session *s)
 {
-	return s->esmtp ? "ESMTP" : "SMTP";
+	static const char *const names[] = { "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" };
+
+	if (!s->esmtp)
+		return "SMTP";
+	return names[(s->tls ? 1 : 0) + (s->auth_user != NULL ? 2 : 0)];
+}
+
+void smtpd_session_resume(struct smtpd_session *s)
+{
+	if (!s->closing && !loop_timer_pending(s->sleep) && s->auth_state != SMTPD_AUTH_WAIT)
+		loop_conn_pause(s->conn, false);
 }
 
 /* session_close - stop reading; close once the replies are written. */
@@ -121,8 +138,7 @@ static void sleep_fire(struct loop_timer *t, void *arg)
 
 	loop_conn_write(s->conn, s->held.data, s->held.len);
 	buf_reset(&s->held);
-	if (!s->closing)
-		loop_conn_pause(s->conn, false);
+	smtpd_session_resume(s);
 }
 
 /* verb_for_log - the last command for "timeout after X" lines. */
@@ -157,7 +173,9 @@ void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse)
 
 	s->name = "unknown";
 	smtpd_cmd_init(&s->cmd);
-	s->conn = loop_conn_new(conf->base, fd, NULL, &session_cb, s);
+	s->tls_exempt = netmatch_sockaddr(conf->tls_exempt, (const struct sockaddr *)&s->sa);
+	s->conn = loop_conn_new(conf->base, fd, conf->tls_wrapper ? smtpd_tls_ctx(conf) : NULL,
+				&session_cb, s);
 	s->idle = loop_timer_new(conf->base, idle_fire, s);
 	s->sleep = loop_timer_new(conf->base, sleep_fire, s);
 	loop_conn_set_max_line(s->conn, conf->line_max);
@@ -175,7 +193,8 @@ void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse)
 
 void smtpd_session_stop(struct smtpd_session *s)
 {
-	if (s->closing || s->in_mail || s->phase != SMTPD_PHASE_CMD)
+	if (s->closing || s->in_mail || s->phase != SMTPD_PHASE_CMD ||
+	    s->auth_state != SMTPD_AUTH_IDLE)
 		return;
 	smtpd_reply(s, "421 4.3.2 %s Service shutting down", s->conf->hostname);
 	session_close(s);
@@ -199,6 +218,15 @@ void smtpd_txn_reset(struct smtpd_session *s)
 	buf_reset(&s->sender);
 	buf_reset(&s->envid);
 	buf_reset(&s->msgid);
+	smtpd_queue_fix_reset(s);
+}
+
+void smtpd_session_reset(struct smtpd_session *s)
+{
+	smtpd_txn_reset(s);
+	smtpd_auth_forget(s);
+	buf_reset(&s->helo);
+	s->esmtp = false;
 }
 
 void smtpd_log_reject(struct smtpd_session *s, const char *qid, const char *verb, const char *reply,
@@ -236,6 +264,10 @@ static bool do_helo(struct smtpd_session *s, bool esmtp)
 		buf_adds(&b, "250-SIZE\r\n");
 	if (!s->conf->vrfy_disabled)
 		buf_adds(&b, "250-VRFY\r\n");
+	if (smtpd_tls_offered(s))
+		buf_adds(&b, "250-STARTTLS\r\n");
+	if (smtpd_auth_offered(s))
+		buf_adds(&b, "250-AUTH " AUTH_MECHS "\r\n");
 	buf_adds(&b, "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n"
 		     "250-SMTPUTF8\r\n250 CHUNKING");
 	smtpd_reply(s, "%s", buf_cstr(&b));
@@ -247,6 +279,7 @@ static bool do_helo(struct smtpd_session *s, bool esmtp)
 static bool do_mail(struct smtpd_session *s)
 {
 	struct smtpd_cmd *c = &s->cmd;
+	struct err err;
 
 	if (s->helo.len == 0) {
 		smtpd_reply_error(s, "503 5.5.1 Error: send HELO/EHLO first");
@@ -254,6 +287,17 @@ static bool do_mail(struct smtpd_session *s)
 	}
 	if (s->in_mail) {
 		smtpd_reply_error(s, "503 5.5.1 Error: nested MAIL command");
+		return false;
+	}
+	if (smtpd_tls_required(s)) {
+		smtpd_reply_error(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return false;
+	}
+	if (s->conf->sasl_required && s->auth_user == NULL) {
+		static const char r[] = "530 5.7.0 Authentication required";
+
+		smtpd_log_reject(s, NULL, "MAIL", r, NULL);
+		smtpd_reply_error(s, "%s", r);
 		return false;
 	}
 	if ((c->params & SMTPD_PARAM_SIZE) && s->conf->size_limit > 0 &&
@@ -266,6 +310,11 @@ static bool do_mail(struct smtpd_session *s)
 	}
 	if ((c->params & SMTPD_PARAM_ENVID) && !qfile_text_ok(c->envid.data, c->envid.len)) {
 		smtpd_reply_error(s, "501 5.5.4 Bad ENVID parameter");
+		return false;
+	}
+	if (smtpd_check_sender(s, buf_cstr(&c->addr), &err) < 0) {
+		smtpd_log_reject(s, NULL, "MAIL", err.msg, NULL);
+		smtpd_reply_error(s, "%s", err.msg);
 		return false;
 	}
 	smtpd_txn_reset(s);
@@ -417,10 +466,12 @@ static bool dispatch(struct smtpd_session *s)
 		return do_expn(s);
 	case SMTPD_VERB_HELP:
 		smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP "
-			       "QUIT VRFY EXPN HELP; see RFC 5321");
+			       "QUIT VRFY EXPN HELP STARTTLS AUTH; see RFC 5321");
 		return true;
 	case SMTPD_VERB_STARTTLS:
+		return smtpd_tls_starttls(s);
 	case SMTPD_VERB_AUTH:
+		return smtpd_auth_command(s);
 	case SMTPD_VERB_NONE:
 		break;
 	}
@@ -437,6 +488,10 @@ static void on_line(struct loop_conn *conn, const char *line, size_t len, int fl
 	if (s->closing)
 		return;
 	smtpd_touch(s);
+	if (s->auth_state == SMTPD_AUTH_RESPONSE) {
+		smtpd_auth_response(s, line, len, flags);
+		return;
+	}
 	if (flags & LOOP_LINE_TOO_LONG) {
 		s->total[SMTPD_VERB_NONE]++;
 		s->last_verb = SMTPD_VERB_NONE;
@@ -455,6 +510,8 @@ static void on_line(struct loop_conn *conn, const char *line, size_t len, int fl
 		return;
 	}
 	pflags = s->esmtp ? EHLO_CMD_FLAGS : 0;
+	if (s->esmtp && s->conf->sasl_enable)
+		pflags |= SMTPD_CMD_EXT_AUTH;
 	if (s->utf8)
 		pflags |= SMTPD_CMD_TXN_UTF8;
 	if (smtpd_cmd_parse(line, len, pflags, &s->cmd, &err) < 0) {
@@ -519,10 +576,19 @@ static void log_disconnect(struct smtpd_session *s)
 	buf_deinit(&b);
 }
 
+/* on_tls - the TLS handshake finished (STARTTLS or the smtps port). */
+static void on_tls(struct loop_conn *conn, void *arg)
+{
+	smtpd_tls_established(arg);
+}
+
 static void on_close(struct loop_conn *conn, enum loop_close why, const char *detail, void *arg)
 {
 	struct smtpd_session *s = arg;
 
+	smtpd_auth_forget(s); /* cancels a callback still due */
+	if (why == LOOP_CLOSE_TLS)
+		log_info("SSL_accept error from %s[%s]: %s", s->name, s->addr, detail);
 	if (why == LOOP_CLOSE_TIMEOUT)
 		log_info("timeout after %s from %s[%s]", verb_for_log(s), s->name, s->addr);
 	else if (!s->quit && !s->closing)
@@ -537,6 +603,7 @@ static void on_close(struct loop_conn *conn, enum loop_close why, const char *de
 	buf_deinit(&s->sender);
 	buf_deinit(&s->envid);
 	buf_deinit(&s->msgid);
+	buf_deinit(&s->tls_info);
 	free(s->rcpts);
 	smtpd_session_unlink(s);
 	free(s);
