@@ -415,6 +415,21 @@ void qmgr_message_entry_done(struct qmgr_message *m)
 		round_end(m);
 }
 
+/* error_status - the RFC 3463 code an error: text starts with ("5.7.1
+ * no mail here"), or 5.0.0; *text_r then points past it. */
+static void error_status(const char *text, char status_r[16], const char **text_r)
+{
+	size_t n = strspn(text, "0123456789.");
+
+	*text_r = text;
+	snprintf(status_r, 16, "5.0.0");
+	if (n >= 5 && n < 16 && text[0] == '5' && text[1] == '.' &&
+	    (text[n] == ' ' || text[n] == '\0') && strchr(text + 2, '.') != NULL) {
+		snprintf(status_r, 16, "%.*s", (int)n, text);
+		*text_r = text + n + strspn(text + n, " ");
+	}
+}
+
 /* finish_now - a recipient that needs no delivery agent: bounced by the
  * error: transport (bounce log, then DONE) or dropped by discard: (DONE). */
 static void finish_now(struct qmgr_message *m, size_t rcpt, bool bounce, const char *text)
@@ -424,6 +439,10 @@ static void finish_now(struct qmgr_message *m, size_t rcpt, bool bounce, const c
 	struct buf orcpt = BUF_INIT;
 	struct err err;
 	time_t now = time(NULL);
+	char status[16] = "2.0.0";
+
+	if (bounce)
+		error_status(text, status, &text);
 
 	if (bounce) {
 		orcpt_of(r, &orcpt);
@@ -431,7 +450,7 @@ static void finish_now(struct qmgr_message *m, size_t rcpt, bool bounce, const c
 		e.rcpt_offset = (long long)r->status_offset;
 		e.rcpt = r->addr;
 		e.orcpt = buf_cstr(&orcpt);
-		e.status = "5.0.0";
+		e.status = status;
 		e.action = "failed";
 		e.mta = "";
 		e.diag = text; /* Diagnostic-Code: X-Tern; text (Postfix: X-Postfix) */
@@ -446,7 +465,7 @@ static void finish_now(struct qmgr_message *m, size_t rcpt, bool bounce, const c
 		log_warn("%s: <%s>: %s", m->qid, r->addr, err.msg);
 	else
 		log_info("%s: to=<%s>, relay=none, delay=%lld, dsn=%s, status=%s (%s)", m->qid,
-			 r->addr, (long long)(now - m->env.arrival.tv_sec), bounce ? "5.0.0" : "2.0.0",
+			 r->addr, (long long)(now - m->env.arrival.tv_sec), status,
 			 bounce ? "bounced" : "sent", bounce ? text : "discarded");
 	buf_deinit(&orcpt);
 }

@@ -54,6 +54,9 @@ def test_error_and_discard(instance):
     log = instance.maillog()
     assert "to=<y@blackhole.test>, relay=none" in log and "status=sent (discarded)" in log
     assert "to=<x@refused.test>, relay=none" in log and "status=bounced" in log
+    # The status code at the start of the error: text becomes the DSN status.
+    assert "dsn=5.7.1, status=bounced (we take no mail for this domain)" in log
+    assert "Status: 5.7.1" in text
     helpers.wait_for(lambda: "removed" in instance.maillog(), 20, what="queue file removed")
 
 
