@@ -94,7 +94,13 @@ void auth_client_free(struct auth_client **acp)
 }
 
 /* deliver - run the callbacks of a detached list with one reply; stops if
- * a callback frees the client. */
+ * a callback frees the client.  ac->destroyed points at a local only while
+ * the callbacks run and is cleared before returning (gcc 12's
+ * -Wdangling-pointer cannot see that). */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 static void deliver(struct auth_client *ac, struct ac_req *list, const struct auth_reply *reply)
 {
 	bool destroyed = false;
@@ -110,6 +116,9 @@ static void deliver(struct auth_client *ac, struct ac_req *list, const struct au
 	if (!destroyed)
 		ac->destroyed = NULL;
 }
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
 
 /* on_fail_timer - fail the requests that found no connection. */
 static void on_fail_timer(struct loop_timer *timer, void *arg)
