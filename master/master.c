@@ -3,7 +3,7 @@
  *            every listening socket, starts and supervises the daemons,
  *            reloads on SIGHUP and stops them on SIGTERM/SIGINT.
  *     master -c DIR [-f] [-v] [-s FD]
- *       -f     foreground: log lines also go to stderr
+ *       -f     foreground: log lines of master and every daemon also go to stderr
  *       -v     debug logging here and in every daemon (-v passed on)
  *       -s FD  write "ready\n" to FD once listening and the first children
  *              are started, or "error: REASON\n" (and exit 1)
@@ -457,6 +457,9 @@ int main(int argc, char **argv)
 	master.nsvcs = master.mcf->count;
 	e = getenv("TERN_LOG_STDERR");
 	log_set_stderr(foreground || (e != NULL && strcmp(e, "1") == 0));
+	/* In the foreground every daemon's lines reach the terminal too. */
+	if (foreground && setenv("TERN_LOG_STDERR", "1", 1) < 0)
+		log_warn("setenv: %s", strerror(errno));
 	log_info("daemon started -- version %s, configuration %s", TERN_VERSION,
 		 master.config_dir);
 	start_all();
