@@ -164,10 +164,11 @@ int smtpd_check_sender(struct smtpd_session *s, const char *addr, struct err *er
 	buf_sets(&lower, addr);
 	str_lower(lower.data);
 	for (int round = 0; round < 2; round++) {
-		const char *a = round == 0 ? buf_cstr(&lower) : buf_cstr(&base);
+		const char *a;
 
 		if (round == 1 && !base_address(s, buf_cstr(&lower), &base))
 			break;
+		a = round == 0 ? buf_cstr(&lower) : buf_cstr(&base);
 		rc = s->conf->n_sender_maps > 0 ? owned_by_maps(s, a, user, &lerr)
 						: owned_by_default(s, a, user, &lerr);
 		if (rc != TBL_NOTFOUND)
