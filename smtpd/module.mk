@@ -5,3 +5,4 @@ TEST_SRCS_test_smtpd_cmd := smtpd/smtpd_cmd.c
 TEST_SRCS_fuzz_smtpcmd := smtpd/smtpd_cmd.c
 TEST_SRCS_test_smtpd_data := smtpd/smtpd_data.c
 TEST_SRCS_fuzz_smtpdata := smtpd/smtpd_data.c
+TEST_SRCS_test_smtpd_header_end := smtpd/smtpd_data.c

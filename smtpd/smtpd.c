@@ -165,8 +165,8 @@ static int tls_auth_init(struct server_ctx *ctx)
 	maps = cfg_get_list(cfg, "smtpd_sender_login_maps", &n);
 	conf.sender_maps = n > 0 ? xcalloc(n, sizeof(*conf.sender_maps)) : NULL;
 	for (size_t i = 0; i < n; i++) {
-		conf.sender_maps[i] = tbl_open(maps[i], cfg_get(cfg, "default_database_type"),
-					       TBL_RDONLY, &err);
+		conf.sender_maps[i] =
+			tbl_open(maps[i], cfg_get(cfg, "default_database_type"), TBL_RDONLY, &err);
 		if (conf.sender_maps[i] == NULL) {
 			log_error("smtpd_sender_login_maps: %s", err.msg);
 			str_split_free(&maps);

@@ -58,24 +58,24 @@ struct smtpd_conf {
 	unsigned int soft_limit;
 	unsigned int hard_limit;
 	unsigned int error_sleep_ms;
-	unsigned int timeout_ms; /* smtpd_timeout */
-	size_t line_max;	 /* line_length_limit */
-	unsigned int conn_limit; /* smtpd_client_connection_count_limit */
+	unsigned int timeout_ms;	    /* smtpd_timeout */
+	size_t line_max;		    /* line_length_limit */
+	unsigned int conn_limit;	    /* smtpd_client_connection_count_limit */
 	struct netmatch *conn_limit_exempt; /* smtpd_client_event_limit_exceptions */
 	bool vrfy_disabled;
 	bool expn_enabled;
 	bool bare_lf_reject; /* smtpd_forbid_bare_newline = reject */
 	/* TLS and AUTH (smtpd_tls.c, smtpd_auth.c) */
-	struct tls_server *tls;		  /* NULL: no certificate, no TLS */
-	enum smtpd_tls_level tls_level;	  /* smtpd_tls_security_level */
-	bool tls_wrapper;		  /* smtpd_tls_wrappermode (465) */
-	bool tls_auth_only;		  /* smtpd_tls_auth_only */
-	struct netmatch *tls_exempt;	  /* smtpd_tls_exempt_networks */
-	bool sasl_enable;		  /* smtpd_sasl_auth_enable */
-	bool sasl_required;		  /* smtpd_sasl_auth_required */
-	bool hide_client;		  /* smtpd_hide_client_address */
-	struct auth_client *auth;	  /* NULL unless sasl_enable */
-	struct tbl **sender_maps;	  /* smtpd_sender_login_maps */
+	struct tls_server *tls;		/* NULL: no certificate, no TLS */
+	enum smtpd_tls_level tls_level; /* smtpd_tls_security_level */
+	bool tls_wrapper;		/* smtpd_tls_wrappermode (465) */
+	bool tls_auth_only;		/* smtpd_tls_auth_only */
+	struct netmatch *tls_exempt;	/* smtpd_tls_exempt_networks */
+	bool sasl_enable;		/* smtpd_sasl_auth_enable */
+	bool sasl_required;		/* smtpd_sasl_auth_required */
+	bool hide_client;		/* smtpd_hide_client_address */
+	struct auth_client *auth;	/* NULL unless sasl_enable */
+	struct tbl **sender_maps;	/* smtpd_sender_login_maps */
 	size_t n_sender_maps;
 };
 
@@ -145,16 +145,16 @@ struct smtpd_session {
 	bool bdat_last;
 	const char *bdat_error; /* reply owed for the chunk being skipped */
 	/* TLS and AUTH */
-	bool tls;	       /* the TLS handshake completed */
-	bool tls_exempt;       /* the client is in smtpd_tls_exempt_networks */
-	struct buf tls_info;   /* "TLSv1.3 with cipher ..." for Received: */
-	char *auth_user;       /* canonical user after AUTH, else NULL */
-	char *auth_mech;       /* its mechanism */
+	bool tls;	     /* the TLS handshake completed */
+	bool tls_exempt;     /* the client is in smtpd_tls_exempt_networks */
+	struct buf tls_info; /* "TLSv1.3 with cipher ..." for Received: */
+	char *auth_user;     /* canonical user after AUTH, else NULL */
+	char *auth_mech;     /* its mechanism */
 	enum smtpd_auth_state auth_state;
 	uint32_t auth_req;     /* the request waiting for its callback */
 	uint32_t auth_session; /* the SASL session id */
 	/* message fix-ups for authenticated mail (smtpd_queue.c) */
-	bool fix_hold;	       /* content is held until the headers end */
+	bool fix_hold; /* content is held until the headers end */
 	struct buf fix_held;
 	bool saw_date, saw_msgid;
 	struct smtpd_session *prev, *next;
@@ -263,8 +263,7 @@ int smtpd_check_rcpt(struct smtpd_session *s, const char *addr, struct err *err)
 /* smtpd_check_sender - may the authenticated user send as addr (the MAIL
  * FROM path, "" for <>)?  0, or -1 with err->msg the whole reply (553 5.7.1
  * not owned, 451 4.3.0 lookup failure).  0 when nobody is authenticated. */
-int smtpd_check_sender(struct smtpd_session *s, const char *addr,
-		       struct err *err) ATTR_WARN_UNUSED;
+int smtpd_check_sender(struct smtpd_session *s, const char *addr, struct err *err) ATTR_WARN_UNUSED;
 /* smtpd_check_expn - the EXPN reply for arg into reply_r (multi-line
  * allowed); returns the reply code. */
 int smtpd_check_expn(struct smtpd_session *s, const char *arg, size_t len, struct buf *reply_r);

@@ -93,9 +93,11 @@ static int owned_by_maps(struct smtpd_session *s, const char *addr, const char *
 	int rc = TBL_NOTFOUND;
 
 	for (int k = 0; k < 2 && rc == TBL_NOTFOUND; k++) {
-		buf_sets(&key, k == 0 ? addr : strrchr(addr, '@') != NULL ? strrchr(addr, '@') : "");
-		if (key.len == 0)
+		const char *at = strrchr(addr, '@');
+
+		if (k == 1 && at == NULL)
 			break;
+		buf_sets(&key, k == 0 ? addr : at);
 		for (size_t i = 0; i < c->n_sender_maps; i++) {
 			rc = tbl_lookup(c->sender_maps[i], buf_cstr(&key), &value, err);
 			if (rc == TBL_FOUND)
@@ -182,8 +184,9 @@ int smtpd_check_sender(struct smtpd_session *s, const char *addr, struct err *er
 		log_warn("%s: sender login lookup failed: %s", addr, lerr.msg);
 		return err_set_code(err, 451, "451 4.3.0 <%s>: Temporary lookup failure", addr);
 	}
-	return err_set_code(err, 553, "553 5.7.1 <%s>: Sender address rejected: not owned by user %s",
-			    addr, user);
+	return err_set_code(err, 553,
+			    "553 5.7.1 <%s>: Sender address rejected: not owned by user %s", addr,
+			    user);
 }
 
 int smtpd_check_expn(struct smtpd_session *s, const char *arg, size_t len, struct buf *reply_r)

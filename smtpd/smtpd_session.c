@@ -12,8 +12,9 @@
  * Security: runs as mail_owner before any authentication; nothing a client
  *           sends ends the process.  Submission policy: MAIL needs TLS
  *           (encrypt level) and AUTH (smtpd_sasl_auth_required) when
- *           configured, and an authenticated sender must own the address.  Replies never echo raw client bytes
- *           except parsed, canonical addresses.
+ *           configured, and an authenticated sender must own the address.
+ *           Replies never echo raw client bytes except parsed, canonical
+ *           addresses.
  * Errors:   protocol errors get their reply and count toward
  *           smtpd_soft_error_limit (replies delayed by
  *           smtpd_error_sleep_time) and smtpd_hard_error_limit (421, close).
@@ -56,7 +57,7 @@ static const struct loop_conn_cb session_cb = {
 
 const char *smtpd_proto(const struct smtpd_session *s)
 {
-	static const char *const names[] = { "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" };
+	static const char *const names[] = {"ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA"};
 
 	if (!s->esmtp)
 		return "SMTP";
