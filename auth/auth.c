@@ -1,8 +1,9 @@
 /*
  * auth.c - the auth daemon: answers smtpd, pop3d and imapd on
  * $queue_directory/private/auth (protocol "auth", lib/proto.h) with
- * password checks, SASL exchanges (lib/sasl) and user-exists queries, and
- * keeps the brute-force defence for all of them (auth_guard.c).  One
+ * password checks, SASL exchanges (lib/sasl), user-exists queries and
+ * one-time login tokens (auth_token.c), and keeps the brute-force defence
+ * for all of them (auth_guard.c).  One
  * process (master.cf maxproc 1) so the failure counts are complete.
  * Touches:  the users table through auth_users.c; its client sockets.
  * Input:    requests from the mail daemons: trusted to speak the protocol,
@@ -12,7 +13,8 @@
  *           hashes, and it never sends one.  Passwords and SASL data live
  *           in memory only, are wiped after use (the request's copy too),
  *           and are never logged: log lines name the user, the client and
- *           the mechanism.
+ *           the mechanism.  Login tokens are wiped from the reply frame
+ *           once sent and never logged.
  * Errors:   a malformed request gets IPC_ERROR and its connection ends;
  *           a users table that cannot be read gives temporary failures;
  *           nothing a peer sends stops the daemon.
@@ -82,8 +84,12 @@ static struct {
 	struct auth_guard *guard;
 	struct loop_timer *tick;
 	struct auth_conn *conns;
+	struct auth_tokens *tokens;
 	long timeout;
 } st;
+
+/* AUTH_TOKENS_MAX - login tokens held at once (the oldest goes first). */
+#define AUTH_TOKENS_MAX 20000
 
 /* wipe_attr - zero a request attribute's value in the parsed message. */
 static void wipe_attr(struct ipc_msg *msg, const char *name)
@@ -101,6 +107,8 @@ static void send_msg(struct auth_conn *ac, struct ipc_msg *msg)
 
 	if (ipc_msg_finish(msg, &err) < 0 || ipc_send(ac->conn, msg, &err) < 0)
 		log_warn("%s: reply: %s", ipc_conn_peer(ac->conn), err.msg);
+	if (msg->frame.data != NULL) /* it may hold a login token */
+		explicit_bzero(msg->frame.data, msg->frame.cap);
 	ipc_msg_deinit(msg);
 }
 
@@ -148,16 +156,26 @@ static void reply_fail(struct auth_conn *ac, uint32_t reqid, const uint32_t *ses
 	loop_timer_add(d->timer, delay_ms);
 }
 
-/* reply_ok - AUTH_OK with the canonical user. */
+/* reply_ok - AUTH_OK with the canonical user, and for a login (service
+ * not NULL) a one-time token bound to user and service. */
 static void reply_ok(struct auth_conn *ac, uint32_t reqid, const uint32_t *session,
-		     const char *user)
+		     const char *user, const char *service)
 {
 	struct ipc_msg msg;
+	char token[AUTH_TOKEN_HEX + 1];
+	struct err err;
 
 	ipc_msg_init(&msg, AUTH_OK, reqid);
 	if (session != NULL)
 		ipc_put_u32(&msg, "session", *session);
 	ipc_put_str(&msg, "user", user);
+	if (service != NULL) {
+		if (auth_tokens_issue(st.tokens, user, service, time(NULL), token, &err) == 0)
+			ipc_put_str(&msg, "token", token);
+		else
+			log_warn("%s login of %s: %s", service, user, err.msg);
+		explicit_bzero(token, sizeof(token));
+	}
 	send_msg(ac, &msg);
 }
 
@@ -216,7 +234,7 @@ static int on_pass(struct auth_conn *ac, struct ipc_msg *msg)
 		auth_guard_success(st.guard, buf_cstr(&canon));
 		log_info("%s login: user=<%s>, client=%s, method=password", service,
 			 buf_cstr(&canon), client);
-		reply_ok(ac, msg->reqid, NULL, buf_cstr(&canon));
+		reply_ok(ac, msg->reqid, NULL, buf_cstr(&canon), service);
 	} else if (r == SASL_TEMPFAIL) {
 		log_warn("%s authentication: user=<%s>, client=%s: %s", service, buf_cstr(&canon),
 			 client, err.msg);
@@ -324,7 +342,7 @@ static void sasl_result(struct auth_sess *s, uint32_t reqid, enum sasl_result r,
 		auth_guard_success(st.guard, sasl_server_user(s->sasl));
 		log_info("%s login: user=<%s>, client=%s, method=%s", s->service,
 			 sasl_server_user(s->sasl), s->client, sasl_server_mech(s->sasl));
-		reply_ok(ac, reqid, &id, sasl_server_user(s->sasl));
+		reply_ok(ac, reqid, &id, sasl_server_user(s->sasl), s->service);
 	} else if (r == SASL_TEMPFAIL) {
 		log_warn("%s authentication: user=<%s>, client=%s, method=%s: %s", s->service, who,
 			 s->client, sasl_server_mech(s->sasl), err->msg);
@@ -457,6 +475,32 @@ static int on_user(struct auth_conn *ac, struct ipc_msg *msg)
 	return 0;
 }
 
+/* on_token - AUTH_TOKEN: redeem a login token (once). */
+static int on_token(struct auth_conn *ac, struct ipc_msg *msg)
+{
+	const char *service = NULL, *user = NULL, *token = NULL;
+	bool ok;
+
+	if (ipc_get(msg, IPC_STRICT, IPC_STR("service", &service), IPC_STR("user", &user),
+		    IPC_STR("token", &token), IPC_END) != 3 ||
+	    !name_ok(service)) {
+		wipe_attr(msg, "token");
+		return ipc_reject(ac->conn, "malformed AUTH_TOKEN");
+	}
+	ok = auth_tokens_redeem(st.tokens, user, service, token, time(NULL));
+	wipe_attr(msg, "token");
+	if (ok) {
+		log_debug("%s login token redeemed: user=<%s>", service, user);
+		reply_ok(ac, msg->reqid, NULL, user, NULL);
+	} else {
+		log_warn("%s login token refused: user=<%s> (unknown, used, expired or not "
+			 "this user's)",
+			 service, user);
+		reply_fail(ac, msg->reqid, NULL, false, "login token refused", 0);
+	}
+	return 0;
+}
+
 /* on_msg - one request. */
 static void on_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, void *arg)
 {
@@ -484,6 +528,9 @@ static void on_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, void *arg
 		break;
 	case AUTH_USER:
 		(void)on_user(ac, msg);
+		break;
+	case AUTH_TOKEN:
+		(void)on_token(ac, msg);
 		break;
 	default:
 		(void)ipc_reject(conn, "unexpected message type %u", msg->type);
@@ -542,6 +589,7 @@ static void on_tick(struct loop_timer *timer, void *arg)
 				sess_free(s);
 		}
 	auth_guard_prune(st.guard, now);
+	auth_tokens_prune(st.tokens, now);
 	loop_timer_add(st.tick, 10000);
 }
 
@@ -576,6 +624,7 @@ static int auth_init(struct server_ctx *ctx)
 	g.delay_max_ms = (unsigned long)cfg_get_time(ctx->cfg, "auth_failure_delay_max") * 1000ul;
 	st.guard = auth_guard_new(&g);
 	st.timeout = cfg_get_time(ctx->cfg, "auth_timeout");
+	st.tokens = auth_tokens_new(AUTH_TOKENS_MAX, cfg_get_time(ctx->cfg, "auth_token_lifetime"));
 	st.tick = loop_timer_new(ctx->base, on_tick, NULL);
 	loop_timer_add(st.tick, 10000);
 	return 0;

@@ -81,4 +81,35 @@ enum sasl_result auth_users_check(struct auth_users *u, const char *canon, const
 enum sasl_result auth_users_scram(struct auth_users *u, const char *canon,
 				  struct sasl_scram_secret *secret_r, struct err *err);
 
+/*
+ * One-time login tokens (auth_token.c, pure: time is an argument).  A
+ * successful login gets a random 128-bit token bound to the canonical
+ * user and the service that asked; it can be redeemed once, by the same
+ * user and service, within the lifetime.
+ */
+#define AUTH_TOKEN_BYTES 16
+#define AUTH_TOKEN_HEX (2 * AUTH_TOKEN_BYTES)
+
+struct auth_tokens;
+
+/* auth_tokens_new - an empty table of at most max tokens (the oldest goes
+ * when a new one would exceed it), each valid for lifetime seconds. */
+struct auth_tokens *auth_tokens_new(size_t max, long lifetime);
+/* auth_tokens_free - wipe and free; accepts NULL, sets *tp NULL. */
+void auth_tokens_free(struct auth_tokens **tp);
+/* auth_tokens_issue - a new token for user and service at now, as lower
+ * case hex (AUTH_TOKEN_HEX characters and a NUL) in token_r; -1 with err
+ * when no random bytes can be had. */
+int auth_tokens_issue(struct auth_tokens *t, const char *user, const char *service, time_t now,
+		      char token_r[AUTH_TOKEN_HEX + 1], struct err *err) ATTR_WARN_UNUSED;
+/* auth_tokens_redeem - true when token (hex, any case) was issued to user
+ * and service and has neither expired nor been redeemed; the token is
+ * used up then.  Compared in constant time; false for malformed text. */
+bool auth_tokens_redeem(struct auth_tokens *t, const char *user, const char *service,
+			const char *token, time_t now);
+/* auth_tokens_prune - drop expired tokens. */
+void auth_tokens_prune(struct auth_tokens *t, time_t now);
+/* auth_tokens_count - tokens held (tests). */
+size_t auth_tokens_count(const struct auth_tokens *t);
+
 #endif

@@ -125,7 +125,7 @@ static void on_fail_timer(struct loop_timer *timer, void *arg)
 {
 	struct auth_client *ac = arg;
 	struct ac_req *list = ac->failed;
-	struct auth_reply reply = {AUTH_STATUS_TEMPFAIL, NULL, NULL, NULL};
+	struct auth_reply reply = {AUTH_STATUS_TEMPFAIL, NULL, NULL, NULL, NULL};
 	char reason[ERR_MSG_MAX + 64];
 
 	snprintf(reason, sizeof(reason), "%s", buf_cstr(&ac->fail_reason));
@@ -139,7 +139,7 @@ static void on_close(struct ipc_conn *conn, const char *why, void *arg)
 {
 	struct auth_client *ac = arg;
 	struct ac_req *list = ac->pending;
-	struct auth_reply reply = {AUTH_STATUS_TEMPFAIL, NULL, NULL, NULL};
+	struct auth_reply reply = {AUTH_STATUS_TEMPFAIL, NULL, NULL, NULL, NULL};
 	char reason[ERR_MSG_MAX + 64];
 
 	ac->conn = NULL;
@@ -168,16 +168,17 @@ static struct ac_req *take(struct auth_client *ac, uint32_t id)
 static void parse_reply(struct ipc_msg *msg, struct auth_reply *reply)
 {
 	uint32_t temp = 1, found = 0;
-	const char *user = NULL, *challenge = NULL, *reason = NULL;
+	const char *user = NULL, *challenge = NULL, *reason = NULL, *token = NULL;
 
 	memset(reply, 0, sizeof(*reply));
 	(void)ipc_get(msg, 0, IPC_STR("user", &user), IPC_STR("challenge", &challenge),
 		      IPC_STR("reason", &reason), IPC_U32("temporary", &temp),
-		      IPC_U32("found", &found), IPC_END);
+		      IPC_U32("found", &found), IPC_STR("token", &token), IPC_END);
 	switch (msg->type) {
 	case AUTH_OK:
 		reply->status = user != NULL ? AUTH_STATUS_OK : AUTH_STATUS_TEMPFAIL;
 		reply->user = user;
+		reply->token = user != NULL ? token : NULL;
 		reply->reason = user != NULL ? NULL : "malformed reply from the auth service";
 		break;
 	case AUTH_CHALLENGE:
@@ -368,6 +369,18 @@ uint32_t auth_client_user_exists(struct auth_client *ac, const char *user, auth_
 
 	ipc_msg_init(&msg, AUTH_USER, new_id(ac));
 	ipc_put_str(&msg, "user", user);
+	return submit(ac, &msg, 0, cb, arg);
+}
+
+uint32_t auth_client_token(struct auth_client *ac, const char *service, const char *user,
+			   const char *token, auth_client_cb *cb, void *arg)
+{
+	struct ipc_msg msg;
+
+	ipc_msg_init(&msg, AUTH_TOKEN, new_id(ac));
+	ipc_put_str(&msg, "service", service);
+	ipc_put_str(&msg, "user", user);
+	ipc_put_str(&msg, "token", token);
 	return submit(ac, &msg, 0, cb, arg);
 }
 

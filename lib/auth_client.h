@@ -43,6 +43,8 @@ struct auth_reply {
 	const char *user;      /* OK: the canonical user ("alice@example.com") */
 	const char *challenge; /* CONTINUE: base64 text for 334 / + (may be "") */
 	const char *reason;    /* FAIL/TEMPFAIL: why, for the log (never secret) */
+	const char *token;     /* OK of a login: the one-time login token to
+				* hand to the post-login process, or NULL */
 };
 
 /* auth_client_cb - the answer to one request; id is what the request call
@@ -92,6 +94,15 @@ void auth_client_sasl_end(struct auth_client *ac, uint32_t session);
  * FAIL when not, TEMPFAIL when that cannot be told now. */
 uint32_t auth_client_user_exists(struct auth_client *ac, const char *user, auth_client_cb *cb,
 				 void *arg);
+
+/* auth_client_token - redeem a login token (auth_reply.token of a
+ * successful login) for user and service: OK when the auth service issued
+ * it to that user and service, less than auth_token_lifetime ago, and it
+ * was not redeemed before (it is used up now); FAIL otherwise; TEMPFAIL
+ * when the service cannot be reached.  pop3d's mail process calls it
+ * before it opens a mailbox. */
+uint32_t auth_client_token(struct auth_client *ac, const char *service, const char *user,
+			   const char *token, auth_client_cb *cb, void *arg);
 
 /* auth_client_cancel - the caller's session went away: the callback of
  * request id will not run (a no-op for an unknown or finished id). */

@@ -104,7 +104,10 @@ extern const struct ipc_proto proto_pickup;
  * AUTH_PASS        service STR ("smtpd", "pop3d", "imapd"), user STR,
  *                  password DATA (1..AUTH_SECRET_MAX bytes), client STR
  *                  (the client's IP address, for brute-force accounting)
- *    -> AUTH_OK    user STR (the canonical user: lower case, @domain)
+ *    -> AUTH_OK    user STR (the canonical user: lower case, @domain),
+ *                  token STR (a one-time login token: 32 hex digits, bound
+ *                  to the user and the service, valid for
+ *                  auth_token_lifetime, for AUTH_TOKEN)
  *    -> AUTH_FAIL  temporary U32 (1: try later, e.g. blocked or table
  *                  down; 0: bad credentials), reason STR (for the log)
  * AUTH_SASL_START  session U32 (chosen by the client, unique on its
@@ -120,6 +123,12 @@ extern const struct ipc_proto proto_pickup;
  * AUTH_USER        user STR: does the user exist (no hash is read out)
  *    -> AUTH_USER_FOUND found U32 (1/0), user STR (canonical)
  *    -> AUTH_FAIL temporary 1 when the table cannot be read
+ * AUTH_TOKEN       service STR, user STR (canonical), token STR: redeem the
+ *                  token an AUTH_OK gave (once; pop3d's mail process does
+ *                  it before it opens the user's mailbox)
+ *    -> AUTH_OK    user STR
+ *    -> AUTH_FAIL  temporary 0, reason STR (unknown, used, expired, or
+ *                  another user's or service's token)
  * A malformed request is IPC_ERROR and the connection ends.
  */
 enum auth_type {
@@ -132,6 +141,7 @@ enum auth_type {
 	AUTH_FAIL,
 	AUTH_CHALLENGE,
 	AUTH_USER_FOUND,
+	AUTH_TOKEN,
 };
 /* AUTH_SECRET_MAX - longest password or SASL response accepted, bytes. */
 #define AUTH_SECRET_MAX 4096

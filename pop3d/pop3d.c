@@ -1,13 +1,14 @@
 /*
  * pop3d.c - the POP3 server daemon: main, the server.h hooks, the role
  *           choice (login or mail) and the settings both roles share.
- * Touches:  main.cf (through server.h); login role: the auth service and
+ * Touches:  main.cf (through server.h); the auth service; login role:
  *           the mail process's socket; mail role: the Maildirs.
  * Security: runs as mail_owner.  The login role is meant to run chrooted
  *           to the queue directory (master.cf chroot column "y"), where no
  *           Maildir is reachable; in that jail $queue_directory is "/".
  *           The mail role runs outside the jail and parses nothing before
- *           a login process vouched for the user (docs/pop3d.md).
+ *           a login process vouched for the user with a one-time token
+ *           that the auth service confirms (docs/pop3d.md).
  * Errors:   bad settings are fatal at start (master backs off); a client's
  *           trouble ends that session only.
  * See:      docs/pop3d.md, lib/server.h, RFC 1939.
@@ -81,8 +82,8 @@ int pop3d_user_maildir(const char *base, const char *user, struct buf *path_r, s
 	return rc;
 }
 
-/* pop3d_init - read the settings; the login role also sets up TLS and the
- * auth client. */
+/* pop3d_init - read the settings and make the auth client (logins, or
+ * login tokens); the login role also sets up TLS. */
 static int pop3d_init(struct server_ctx *ctx)
 {
 	struct cfg *cfg = ctx->cfg;
@@ -125,11 +126,11 @@ static int pop3d_init(struct server_ctx *ctx)
 	else
 		log_fatal("pop3d_tls_security_level = %s: use none, may or encrypt", level);
 	server_set_session_limit(get_uint(cfg, "pop3d_max_sessions", 1, 100000));
+	c->auth = auth_client_new(ctx->base, cfg);
 	if (c->mail_role)
 		return 0;
 	if (pop3d_tls_init(c, &err) < 0)
 		log_fatal("%s", err.msg);
-	c->auth = auth_client_new(ctx->base, cfg);
 	return 0;
 }
 

@@ -30,7 +30,11 @@ struct tls_server;
  *
  * POP3D_LOGIN     (carries a descriptor: the client socket, or with TLS one
  *                 end of a socketpair the login process relays through)
- *                 user STR (canonical, from the auth service), client STR
+ *                 user STR (canonical, from the auth service), token STR
+ *                 (the one-time login token the auth service gave with its
+ *                 AUTH_OK: the mail process redeems it, AUTH_TOKEN, before
+ *                 it opens the mailbox, and refuses the session otherwise),
+ *                 client STR
  *                 (address), port U32, tls U32 (1: relayed TLS), method STR
  *                 ("USER" or the SASL mechanism), pending DATA (client bytes
  *                 read after the login command, handled first)
@@ -74,7 +78,7 @@ struct pop3d_conf {
 	enum pop3d_tls_level tls_level;
 	SSL_CTX *tls_ctx;	  /* login role: NULL when TLS is unavailable */
 	struct tls_server *tls;	  /* the owner of tls_ctx when read from files */
-	struct auth_client *auth; /* login role */
+	struct auth_client *auth; /* login: logins; mail: login tokens */
 };
 extern struct pop3d_conf pop3d_conf;
 

@@ -56,6 +56,7 @@ struct login {
 	enum login_state state;
 	struct buf user;      /* from USER */
 	struct buf canonical; /* from the auth service */
+	struct buf token;     /* the one-time login token for the mail process */
 	const char *method;   /* "USER" or the SASL mechanism */
 	char mech[32];
 	uint32_t req;  /* the auth request out, 0 none */
@@ -68,6 +69,14 @@ struct login {
 };
 
 static struct login *logins;
+
+/* wipe_token - forget the login token (sent, or never to be sent). */
+static void wipe_token(struct login *s)
+{
+	if (s->token.data != NULL)
+		explicit_bzero(s->token.data, s->token.cap);
+	buf_reset(&s->token);
+}
 
 /* login_free - end the session (the server counts one less). */
 static void login_free(struct login *s)
@@ -90,6 +99,8 @@ static void login_free(struct login *s)
 	buf_deinit(&s->addr);
 	buf_deinit(&s->user);
 	buf_deinit(&s->canonical);
+	wipe_token(s);
+	buf_deinit(&s->token);
 	free(s);
 	server_session_end();
 }
@@ -168,6 +179,13 @@ static void on_auth(uint32_t id, const struct auth_reply *r, void *arg)
 	case AUTH_STATUS_OK:
 		s->sasl = 0;
 		buf_sets(&s->canonical, r->user);
+		if (r->token == NULL) {
+			log_warn("login of %s from %s: the auth service issued no login token",
+				 r->user, buf_cstr(&s->addr));
+			reply(s, "-ERR [SYS/TEMP] Authentication temporarily unavailable");
+			break;
+		}
+		buf_sets(&s->token, r->token);
 		handoff(s);
 		return;
 	case AUTH_STATUS_FAIL:
@@ -483,6 +501,8 @@ static void handoff(struct login *s)
 	ipc_msg_init(&msg, POP3D_LOGIN, 1);
 	ipc_msg_set_max(&msg, POP3D_IPC_MAX_FRAME);
 	ipc_put_str(&msg, "user", buf_cstr(&s->canonical));
+	ipc_put_str(&msg, "token", buf_cstr(&s->token));
+	wipe_token(s);
 	ipc_put_str(&msg, "client", buf_cstr(&s->addr));
 	ipc_put_u32(&msg, "port", s->port);
 	ipc_put_u32(&msg, "tls", s->tls ? 1 : 0);
@@ -499,6 +519,8 @@ static void handoff(struct login *s)
 		close(sp[1]);
 		s->inner_fd = sp[0];
 	}
+	if (msg.frame.data != NULL) /* it holds the login token */
+		explicit_bzero(msg.frame.data, msg.frame.cap);
 	ipc_msg_deinit(&msg);
 	free(pending);
 }
@@ -512,6 +534,7 @@ void pop3d_login_accept(int fd, const struct sockaddr *peer, socklen_t peerlen)
 	buf_init(&s->addr, 0);
 	buf_init(&s->user, POP3D_ARG_MAX + 1);
 	buf_init(&s->canonical, 0);
+	buf_init(&s->token, 0);
 	pop3d_cmd_init(&s->cmd);
 	if (loop_addr_format(peer, peerlen, &s->addr, &s->port, &err) < 0)
 		buf_sets(&s->addr, "unknown");

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import time
 
 import pytest
@@ -21,7 +22,7 @@ import ipcproto as ip
 from helpers import check, mail_owner_ids, wait_for
 
 AUTH_PASS, AUTH_SASL_START, AUTH_SASL_CONTINUE, AUTH_SASL_END, AUTH_USER = range(16, 21)
-AUTH_OK, AUTH_FAIL, AUTH_CHALLENGE, AUTH_USER_FOUND = range(21, 25)
+AUTH_OK, AUTH_FAIL, AUTH_CHALLENGE, AUTH_USER_FOUND, AUTH_TOKEN = range(21, 26)
 
 PASSWORD = "s3cret pw"
 
@@ -43,6 +44,7 @@ class Auth:
         self.conn = ip.connect_unix(self.path, "auth")
         self.reqid = 0
         self.raw = b""
+        self.token = None  # the login token of the last AUTH_OK
 
     def call(self, mtype, attrs):
         self.reqid += 1
@@ -52,6 +54,11 @@ class Auth:
         self.raw += ip.build(rtype, rid, rattrs)
         assert rid == self.reqid
         assert before >= 0
+        if rtype == AUTH_OK and mtype != AUTH_TOKEN:
+            # every login gets a one-time token (kept aside: the tests
+            # compare the rest of the reply)
+            self.token = rattrs.pop("token")
+            assert re.fullmatch(r"[0-9a-f]{32}", self.token), self.token
         return rtype, rattrs
 
     def password(self, user, password, client="192.0.2.1"):
@@ -68,6 +75,9 @@ class Auth:
     def cont(self, session, response):
         return self.call(AUTH_SASL_CONTINUE, {"session": ip.U32(session),
                                               "response": response})
+
+    def redeem(self, user, token, service="smtpd"):
+        return self.call(AUTH_TOKEN, {"service": service, "user": user, "token": token})
 
     def close(self):
         self.conn.close()
@@ -103,6 +113,41 @@ def test_password_good_bad_unknown(auth_instance):
     assert "smtpd login: user=<alice@example.test>, client=192.0.2.1, method=password" in log
     assert "authentication failed: user=<alice@example.test>" in log
     assert PASSWORD not in log and "wrong" not in log
+
+
+def test_login_tokens(auth_instance):
+    """A login's token is redeemed once, by its user and service only, and
+    expires after auth_token_lifetime; never logged."""
+    a = Auth(auth_instance)
+    assert a.password("alice@example.test", PASSWORD)[0] == AUTH_OK
+    tok = a.token
+    assert a.redeem("bob@example.test", tok)[0] == AUTH_FAIL
+    assert a.redeem("alice@example.test", tok, service="pop3d")[0] == AUTH_FAIL
+    forged = tok[:-1] + ("0" if tok[-1] != "0" else "1")
+    assert a.redeem("alice@example.test", forged)[0] == AUTH_FAIL
+    assert a.redeem("alice@example.test", "not hex")[0] == AUTH_FAIL
+    assert a.redeem("alice@example.test", tok) == (AUTH_OK, {"user": "alice@example.test"})
+    t, r = a.redeem("alice@example.test", tok)
+    assert t == AUTH_FAIL and r["temporary"] == 0
+    # SASL logins get one too, bound to the asking service (imapd here)
+    a.start(7, "PLAIN", b64(b"\0alice@example.test\0" + PASSWORD.encode()))
+    assert a.redeem("alice@example.test", a.token, service="imapd")[0] == AUTH_OK
+    # another connection can redeem it (pop3d's mail process does)
+    a.password("alice@example.test", PASSWORD)
+    b = Auth(auth_instance)
+    assert b.redeem("alice@example.test", a.token)[0] == AUTH_OK
+    # expiry (auth_token_lifetime = 5s by default)
+    a.password("alice@example.test", PASSWORD)
+    time.sleep(6.2)
+    assert b.redeem("alice@example.test", a.token)[0] == AUTH_FAIL
+    # a malformed AUTH_TOKEN ends the connection
+    b.conn.send(AUTH_TOKEN, 99, {"service": "smtpd", "user": "alice@example.test"})
+    assert b.conn.recv()[0] == ip.ERROR
+    b.close()
+    a.close()
+    log = auth_instance.maillog()
+    assert tok not in log and forged not in log
+    assert "smtpd login token refused: user=<bob@example.test>" in log
 
 
 def test_plain_and_login(auth_instance):
