@@ -1,7 +1,7 @@
 """
 test_pop3_clients.py - the real POP3 clients fetchmail and mpop (Debian
 packages, mk/deps.sh TEST_PKGS) download a mailbox from pop3d in keep and
-in delete mode, over plain POP3 and (mpop) STLS; what they deliver must be
+in delete mode, over plain POP3 and STLS; what they deliver must be
 byte-identical to what was sent over SMTP, once the header lines tern adds
 on the way in (Return-Path, Delivered-To, smtpd's Received) are taken off
 and line ends are compared as LF (both clients store LF).
@@ -87,16 +87,18 @@ def collected(d):
     return sorted(strip_added(p.read_bytes()) for p in d.iterdir())
 
 
-def fetchmail(inst, out, keep):
+def fetchmail(inst, out, keep, tls=False):
     rc = inst.dir / "client" / "fetchmailrc"
     script = inst.dir / "client" / "deliver.sh"
     script.write_text('#!/bin/sh\ncat > "$1/msg.$$"\n')
     os.chmod(script, 0o700)
+    # sslproto without ssl: STLS, required (tls1.2+); '' turns it off
+    tls_opts = 'sslproto "tls1.2+" no sslcertck' if tls else 'sslproto ""'
     rc.write_text(
         f'set no bouncemail\n'
         f'poll 127.0.0.1 port {inst.port(110)} proto pop3 auth password\n'
         f'  user "{USER}" password "{PW}" is root here\n'
-        f'  sslproto "" {"keep" if keep else "nokeep"} fetchall\n'
+        f'  {tls_opts} {"keep" if keep else "nokeep"} fetchall\n'
         f'  mda "{script} {out}"\n')
     os.chmod(rc, stat.S_IRUSR | stat.S_IWUSR)
     env = {"HOME": str(inst.dir / "client"), "FETCHMAILHOME": str(inst.dir / "client")}
@@ -133,6 +135,26 @@ def test_fetchmail_keep_then_delete(loaded):
     fetchmail(loaded, out, keep=False)
     assert collected(out) == expected()
     assert maildir_files(loaded) == []
+
+
+def test_fetchmail_stls_keep_then_delete(loaded):
+    """fetchmail over STLS: the session is relayed through the login
+    process's TLS proxy; the messages must come out the same."""
+    before = [(p.name, p.read_bytes()) for p in maildir_files(loaded)]
+    out = outdir(loaded, "fetch-stls-keep")
+    mark = loaded.log_size()
+    fetchmail(loaded, out, keep=True, tls=True)
+    assert collected(out) == expected()
+    assert [(p.name, p.read_bytes()) for p in maildir_files(loaded)] == before
+    loaded.wait_log(r"login: user=<dave@example\.test>, method=USER, client=127\.0\.0\.1, TLS",
+                    after=mark)
+    out = outdir(loaded, "fetch-stls-delete")
+    mark = loaded.log_size()
+    fetchmail(loaded, out, keep=False, tls=True)
+    assert collected(out) == expected()
+    assert maildir_files(loaded) == []
+    loaded.wait_log(r"logout: user=<dave@example\.test>, client=127\.0\.0\.1, retr=4, top=0, "
+                    r"deleted=4, left=0", after=mark)
 
 
 def test_mpop_keep_then_delete(loaded):

@@ -5,7 +5,8 @@ port 995: every command with good and bad arguments, TOP 0 and n, UIDL
 stability across sessions and deliveries, RSET undoing DELE, deletions only
 after QUIT (a dropped connection deletes nothing), keep mode leaving the
 Maildir untouched, hide mode, the maildrop lock ([IN-USE]), pipelining,
-malformed and overlong lines, SASL PLAIN/LOGIN, login failure limits, and
+malformed and overlong lines, SASL PLAIN/LOGIN and SCRAM-SHA-256 (with
+test_auth.py's hashlib client), login failure limits, and
 that the login process is jailed away from the Maildirs.
 
 Touches:  instance directories under /tmp (see conftest.py), 127.0.0.1.
@@ -22,6 +23,7 @@ import time
 import pytest
 
 from helpers import check, wait_for
+from test_auth import AUTH_CHALLENGE, AUTH_FAIL, AUTH_OK, scram_client
 
 USER = "bob@example.test"
 PW = "pw-bob"
@@ -345,6 +347,67 @@ def test_sasl_plain_and_login(pop):
     s.sendall(b"NOOP\r\n")
     assert f.readline().startswith(b"+OK")
     s.close()
+
+
+class Pop3Sasl:
+    """test_auth.scram_client's view (start/cont answering (type, attrs))
+    of a POP3 AUTH exchange (RFC 5034) on a raw connection."""
+
+    def __init__(self, sock, f):
+        self.sock, self.f = sock, f
+
+    def _answer(self):
+        line = self.f.readline().rstrip(b"\r\n").decode()
+        if line.startswith("+OK"):
+            return AUTH_OK, {"line": line}
+        if line == "+" or line.startswith("+ "):
+            return AUTH_CHALLENGE, {"challenge": line[2:]}
+        return AUTH_FAIL, {"line": line, "temporary": int("[SYS/TEMP]" in line)}
+
+    def start(self, session, mech, initial=None, client=None):
+        self.sock.sendall(f"AUTH {mech}{' ' + initial if initial else ''}\r\n".encode())
+        return self._answer()
+
+    def cont(self, session, response):
+        self.sock.sendall(response.encode() + b"\r\n")
+        return self._answer()
+
+
+def stls_raw(inst, timeout=15):
+    s, f = raw(inst, timeout)
+    s.sendall(b"STLS\r\n")
+    assert f.readline().startswith(b"+OK")
+    s = tls_ctx().wrap_socket(s)
+    return s, s.makefile("rb")
+
+
+def test_sasl_scram_sha256(pop):
+    """AUTH SCRAM-SHA-256 end to end through pop3d and the auth service,
+    with the hashlib/hmac client of test_auth.py, over STLS and plain."""
+    deliver(pop, ["Subject: scram\r\n\r\nvia SCRAM\r\n"])
+    for connect in (stls_raw, raw):
+        s, f = connect(pop)
+        t, r = scram_client(Pop3Sasl(s, f), 1, USER, PW)
+        assert t == AUTH_OK and r["line"].startswith("+OK Logged in, 1 messages"), r
+        s.sendall(b"RETR 1\r\n")
+        assert f.readline().startswith(b"+OK")
+        lines = []
+        while (line := f.readline()) != b".\r\n":
+            lines.append(line)
+        assert b"via SCRAM\r\n" in lines
+        s.sendall(b"QUIT\r\n")
+        assert f.readline().startswith(b"+OK")
+        s.close()
+    # a wrong password fails at the proof; the session goes on
+    s, f = stls_raw(pop)
+    t, r = scram_client(Pop3Sasl(s, f), 1, USER, "not the password")
+    assert t == AUTH_FAIL and r["line"].startswith("-ERR [AUTH]"), r
+    s.sendall(b"NOOP\r\n")
+    assert f.readline().startswith(b"+OK")
+    s.close()
+    pop.wait_log(r"pop3d login: user=<bob@example\.test>, client=127\.0\.0\.1, "
+                 r"method=SCRAM-SHA-256")
+    pop.wait_log(r"login: user=<bob@example\.test>, method=SCRAM-SHA-256, client=127\.0\.0\.1, TLS")
 
 
 def test_login_failures_limited(pop):
