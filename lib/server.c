@@ -28,6 +28,7 @@
 #include "priv.h"
 #include "server.h"
 #include "str.h"
+#include "tbl.h"
 #include "xmem.h"
 
 #define SERVER_STATUS_FD 3
@@ -506,6 +507,7 @@ int server_main(int argc, char **argv, const struct server_hooks *hooks)
 	apply_overrides(cfg, &o);
 	free(o.overrides);
 	setup_log(cfg, o.verbose, log_open);
+	tbl_set_reopen_check(cfg_get_time(cfg, "table_reopen_check"));
 
 	srv.ctx.cfg = cfg;
 	srv.ctx.config_dir = o.config_dir;

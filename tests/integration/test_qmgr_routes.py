@@ -61,6 +61,8 @@ def test_error_and_discard(instance):
 
 
 def test_unreadable_table_defers(instance):
+    # Check the file on every lookup, so qmgr sees the corruption at once.
+    instance.set_param("table_reopen_check", "0s")
     start_with_routes(instance, "refused.test error:no\n")
     # Corrupt the compiled table: lookups must say "try again", not "no rule".
     (instance.dir / "transport.db").write_bytes(b"\0garbage" * 64)
