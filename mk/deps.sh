@@ -8,7 +8,7 @@ BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libdb5.3-dev liblmdb-dev \
 libevent-dev libunbound-dev libspf2-dev libopendkim-dev libopendmarc-dev \
 libcrypt-dev zlib1g-dev openssl"
 TEST_PKGS="libcmocka-dev clang python3 python3-pytest python3-dnslib \
-python3-aiosmtpd swaks db5.3-util procps iproute2 fetchmail mpop"
+python3-aiosmtpd swaks db5.3-util procps iproute2 fetchmail mpop bind9-utils nsd"
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;
 test) want="$BUILD_PKGS $TEST_PKGS" ;;
