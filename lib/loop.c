@@ -1,7 +1,8 @@
 /*
  * loop.c - network connections, timers and signals over libevent for the
  * daemons: bufferevents with optional TLS (bufferevent_openssl), capped
- * line reading, raw input, write-then-close, STARTTLS in place.
+ * line reading, raw input, fed input, write-then-close, drain callbacks,
+ * STARTTLS in place; timers, signals, an eventfd for other threads.
  * Touches:  the sockets it is given; the event base.
  * Input:    untrusted: network clients.  Memory per connection is bounded:
  *           lines over max_line are discarded as they arrive, and reading
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -47,6 +49,10 @@ struct loop_conn {
 	size_t max_line;
 	size_t discarded;
 	unsigned int timeout_ms;
+	size_t drain_low;            /* loop_conn_set_drain */
+	loop_drain_cb *on_drain;
+	void *drain_arg;
+	bool drain_wait;             /* the queue grew past drain_low */
 	bool raw;
 	bool paused;
 	bool discarding;             /* inside an over-long line */
@@ -126,6 +132,8 @@ static void apply_limits(struct loop_conn *c)
 	size_t high = c->max_line * 2 + 2;
 
 	bufferevent_setwatermark(c->bev, EV_READ, 0, high < READ_HIGH_MIN ? READ_HIGH_MIN : high);
+	/* write_cb runs whenever a write leaves at most this much queued */
+	bufferevent_setwatermark(c->bev, EV_WRITE, c->on_drain != NULL ? c->drain_low : 0, 0);
 	if (c->timeout_ms > 0)
 		bufferevent_set_timeouts(c->bev, &tv, &tv);
 	else
@@ -279,6 +287,11 @@ static void write_cb(struct bufferevent *bev, void *arg)
 			switch_to_tls(c);
 		else if (c->closing)
 			conn_end(c, c->close_why, c->close_detail);
+	}
+	if (c->drain_wait && c->on_drain != NULL && !c->ended && !c->closing &&
+	    loop_conn_pending(c) <= c->drain_low) {
+		c->drain_wait = false;
+		c->on_drain(c, c->drain_arg);
 	}
 	conn_leave(c);
 }
@@ -443,6 +456,26 @@ void loop_conn_pause(struct loop_conn *c, bool pause)
 	}
 }
 
+void loop_conn_feed(struct loop_conn *c, const void *data, size_t len)
+{
+	/* a bufferevent freezes the end of its input for everyone but its
+	 * reader, never the front: prepending is the way in */
+	if (len == 0 || c->ended)
+		return;
+	if (evbuffer_prepend(bufferevent_get_input(c->bev), data, len) < 0)
+		log_fatal("loop: cannot buffer %zu bytes of input", len);
+	schedule(c);
+}
+
+void loop_conn_set_drain(struct loop_conn *c, size_t low, loop_drain_cb *on_drain, void *arg)
+{
+	c->drain_low = low;
+	c->on_drain = on_drain;
+	c->drain_arg = arg;
+	c->drain_wait = on_drain != NULL && loop_conn_pending(c) > low;
+	apply_limits(c);
+}
+
 void loop_conn_write(struct loop_conn *c, const void *data, size_t len)
 {
 	if (c->ended || c->closing)
@@ -451,6 +484,8 @@ void loop_conn_write(struct loop_conn *c, const void *data, size_t len)
 		evbuffer_add(c->held, data, len);
 	else
 		bufferevent_write(c->bev, data, len);
+	if (c->on_drain != NULL && loop_conn_pending(c) > c->drain_low)
+		c->drain_wait = true;
 }
 
 void loop_conn_printf(struct loop_conn *c, const char *fmt, ...)
@@ -635,6 +670,65 @@ void loop_signal_free(struct loop_signal **sp)
 		return;
 	event_free((*sp)->ev);
 	xfree(sp);
+}
+
+/*
+ * Cross-thread notification: an eventfd the loop watches.
+ */
+struct loop_notify {
+	struct event *ev;
+	int fd;
+	loop_notify_cb *cb;
+	void *arg;
+};
+
+/* notify_fire - reset the eventfd, run the callback. */
+static void notify_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop_notify *n = arg;
+	uint64_t v;
+
+	while (read(n->fd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+	n->cb(n, n->arg);
+}
+
+struct loop_notify *loop_notify_new(struct event_base *base, loop_notify_cb *cb, void *arg)
+{
+	struct loop_notify *n = xcalloc(1, sizeof(*n));
+
+	n->cb = cb;
+	n->arg = arg;
+	n->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (n->fd < 0)
+		log_fatal("loop: eventfd: %s", strerror(errno));
+	n->ev = event_new(base, n->fd, EV_READ | EV_PERSIST, notify_fire, n);
+	if (n->ev == NULL || event_add(n->ev, NULL) < 0)
+		log_fatal("loop: cannot watch an eventfd");
+	return n;
+}
+
+void loop_notify_post(struct loop_notify *n)
+{
+	const uint64_t one = 1;
+	int saved = errno;
+
+	/* EAGAIN: the counter is full, so a wakeup is pending anyway */
+	while (write(n->fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+	errno = saved;
+}
+
+void loop_notify_free(struct loop_notify **np)
+{
+	struct loop_notify *n = *np;
+
+	if (n == NULL)
+		return;
+	event_free(n->ev);
+	close(n->fd);
+	free(n);
+	*np = NULL;
 }
 
 /*

@@ -2,8 +2,10 @@
  * loop.h - the thin layer over libevent every network daemon runs on
  * (after OpenSMTPD's ioev): a connection over a bufferevent with optional
  * TLS, line reading with a hard line-length cap, raw input for binary data
- * (BDAT, IMAP literals), write and write-then-close, per-state timeouts,
- * STARTTLS in place; plus timers, signals and peer-address formatting.
+ * (BDAT, IMAP literals), input fed from elsewhere, write and
+ * write-then-close, a drain callback for paced writers, per-state
+ * timeouts, STARTTLS in place; plus timers, signals, a cross-thread
+ * notification and peer-address formatting.
  *
  * Callbacks may call any loop_conn function on their own connection,
  * including loop_conn_free; a freed connection gets no further callbacks.
@@ -91,6 +93,23 @@ struct evbuffer *loop_conn_input(struct loop_conn *conn);
  * from the loop.  A paused connection has no read timeout. */
 void loop_conn_pause(struct loop_conn *conn, bool pause);
 
+/* loop_conn_feed - put len bytes in front of the buffered input, as if
+ * they had been read before anything else (bytes another process read
+ * ahead: pop3d's hand-over of pipelined commands); they are delivered from
+ * the loop in the current mode.  Calls stack: the last fed comes first. */
+void loop_conn_feed(struct loop_conn *conn, const void *data, size_t len);
+
+/* loop_drain_cb - the output queue of conn shrank to the low mark. */
+typedef void loop_drain_cb(struct loop_conn *conn, void *arg);
+/* loop_conn_set_drain - from now on, each time the queue of unwritten
+ * output has grown past low bytes and then shrunk to low or less, call
+ * on_drain(conn, arg) from the loop: the moment to write more (stream a
+ * file) or resume a source paused for this reader (a relay).  Writers
+ * pace themselves by loop_conn_pending: write while it is under a high
+ * mark, then wait for on_drain.  NULL turns it off.  Not called once the
+ * connection is closing. */
+void loop_conn_set_drain(struct loop_conn *conn, size_t low, loop_drain_cb *on_drain, void *arg);
+
 /* loop_conn_write - queue bytes for the peer (dropped once closing). */
 void loop_conn_write(struct loop_conn *conn, const void *data, size_t len);
 /* loop_conn_printf - queue formatted text. */
@@ -146,6 +165,20 @@ struct loop_signal *loop_signal(struct event_base *base, int signo, loop_signal_
 				void *arg);
 /* loop_signal_free - stop handling; accepts NULL, sets *sigp NULL. */
 void loop_signal_free(struct loop_signal **sigp);
+
+/* Cross-thread notification: other threads (a worker pool) post, the
+ * loop thread runs the callback.  Posts coalesce: one run of cb may stand
+ * for several posts, so cb takes everything that is ready. */
+struct loop_notify;
+typedef void loop_notify_cb(struct loop_notify *notify, void *arg);
+/* loop_notify_new - a notification whose cb runs in base's loop. */
+struct loop_notify *loop_notify_new(struct event_base *base, loop_notify_cb *cb, void *arg);
+/* loop_notify_post - from any thread, even a signal handler: cb runs
+ * soon in the loop (never inside this call). */
+void loop_notify_post(struct loop_notify *notify);
+/* loop_notify_free - no more callbacks; accepts NULL, sets *notifyp NULL.
+ * No thread may post any longer. */
+void loop_notify_free(struct loop_notify **notifyp);
 
 /* loop_addr_format - the numeric host of sa in host_r ("192.0.2.1",
  * "2001:db8::1"; IPv4-mapped IPv6 as plain IPv4; "unix" for AF_UNIX) and

@@ -7,8 +7,9 @@
  * Touches:  the client's loop_conn (owned by pop3d_login.c) and the
  *           socketpair end (owned here).
  * Security: bytes are copied, never parsed; each direction is paused while
- *           the other side has more than PROXY_HIGH bytes queued, so a slow
- *           reader cannot make this process buffer a whole mailbox.
+ *           the other side has more than PROXY_HIGH bytes queued, and
+ *           resumed by that side's drain callback (lib/loop) at PROXY_LOW,
+ *           so a slow reader cannot make this process buffer a mailbox.
  * Errors:   either side closing closes the other once its queue is written.
  * See:      docs/pop3d.md "Privilege separation".
  */
@@ -21,18 +22,15 @@
 #include "pop3d/pop3d.h"
 #include "xmem.h"
 
-/* Queue marks: pause the source above HIGH, resume below LOW. */
+/* Queue marks: pause the source above HIGH, resume at LOW (loop's drain). */
 #define PROXY_HIGH (256 * 1024)
 #define PROXY_LOW (64 * 1024)
-/* PROXY_POLL_MS - how often a paused direction checks the queue. */
-#define PROXY_POLL_MS 5
 /* PROXY_CHUNK - bytes moved per copy. */
 #define PROXY_CHUNK 16384
 
 struct pop3d_proxy {
 	struct loop_conn *client; /* not owned */
 	struct loop_conn *inner;
-	struct loop_timer *timer;
 	bool client_paused; /* client input paused: inner is full */
 	bool inner_paused;  /* inner input paused: client is full */
 	bool client_gone;
@@ -52,23 +50,28 @@ static void copy(struct evbuffer *in, struct loop_conn *dst)
 	}
 }
 
-/* on_timer - a paused direction resumes once its destination drained. */
-static void on_timer(struct loop_timer *t, void *arg)
+/* inner_drained - the mail process read its queue down: client input
+ * may flow again. */
+static void inner_drained(struct loop_conn *conn, void *arg)
 {
 	struct pop3d_proxy *p = arg;
 
-	if (p->client_paused && (p->inner == NULL || loop_conn_pending(p->inner) < PROXY_LOW)) {
+	if (p->client_paused && p->client != NULL) {
 		p->client_paused = false;
-		if (p->client != NULL)
-			loop_conn_pause(p->client, false);
+		loop_conn_pause(p->client, false);
 	}
-	if (p->inner_paused && (p->client == NULL || loop_conn_pending(p->client) < PROXY_LOW)) {
+}
+
+/* client_drained - the client read its queue down: the mail process's
+ * output may flow again. */
+static void client_drained(struct loop_conn *conn, void *arg)
+{
+	struct pop3d_proxy *p = arg;
+
+	if (p->inner_paused && p->inner != NULL) {
 		p->inner_paused = false;
-		if (p->inner != NULL)
-			loop_conn_pause(p->inner, false);
+		loop_conn_pause(p->inner, false);
 	}
-	if (p->client_paused || p->inner_paused)
-		loop_timer_add(t, PROXY_POLL_MS);
 }
 
 void pop3d_proxy_client_data(struct pop3d_proxy *p, struct evbuffer *in)
@@ -77,7 +80,6 @@ void pop3d_proxy_client_data(struct pop3d_proxy *p, struct evbuffer *in)
 	if (p->inner != NULL && loop_conn_pending(p->inner) > PROXY_HIGH) {
 		p->client_paused = true;
 		loop_conn_pause(p->client, true);
-		loop_timer_add(p->timer, PROXY_POLL_MS);
 	}
 }
 
@@ -90,7 +92,6 @@ static void inner_data(struct loop_conn *conn, struct evbuffer *in, void *arg)
 	if (!p->client_gone && loop_conn_pending(p->client) > PROXY_HIGH) {
 		p->inner_paused = true;
 		loop_conn_pause(p->inner, true);
-		loop_timer_add(p->timer, PROXY_POLL_MS);
 	}
 }
 
@@ -100,7 +101,6 @@ static void finish(struct pop3d_proxy *p)
 	void (*done)(void *) = p->done;
 	void *arg = p->arg;
 
-	loop_timer_free(&p->timer);
 	free(p);
 	done(arg);
 }
@@ -115,6 +115,7 @@ static void inner_close(struct loop_conn *conn, enum loop_close why, const char 
 		finish(p);
 		return;
 	}
+	loop_conn_set_drain(p->client, 0, NULL, NULL);
 	if (p->client_paused) {
 		p->client_paused = false;
 		loop_conn_pause(p->client, false);
@@ -135,10 +136,11 @@ struct pop3d_proxy *pop3d_proxy_new(struct loop_conn *client, int inner_fd, void
 	p->client = client;
 	p->done = done;
 	p->arg = arg;
-	p->timer = loop_timer_new(pop3d_conf.base, on_timer, p);
 	p->inner = loop_conn_new(pop3d_conf.base, inner_fd, NULL, &inner_cb, p);
 	loop_conn_set_raw(p->inner, true);
 	loop_conn_set_raw(client, true);
+	loop_conn_set_drain(p->inner, PROXY_LOW, inner_drained, p);
+	loop_conn_set_drain(client, PROXY_LOW, client_drained, p);
 	return p;
 }
 
@@ -150,6 +152,7 @@ void pop3d_proxy_client_gone(struct pop3d_proxy *p)
 		finish(p);
 		return;
 	}
+	loop_conn_set_drain(p->inner, 0, NULL, NULL);
 	if (p->inner_paused) {
 		p->inner_paused = false;
 		loop_conn_pause(p->inner, false);

@@ -20,7 +20,6 @@
 #include <inttypes.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 
 #include "buf.h"
 #include "err.h"
@@ -34,12 +33,12 @@
 #include "server.h"
 #include "xmem.h"
 
-/* TRANS_HIGH - queued output above which streaming waits. */
+/* TRANS_HIGH - queued output above which streaming waits for the drain
+ * callback, which comes at TRANS_LOW. */
 #define TRANS_HIGH (256 * 1024)
+#define TRANS_LOW (64 * 1024)
 /* TRANS_CHUNK - bytes read from a message file at a time. */
 #define TRANS_CHUNK 65536
-/* TRANS_POLL_MS - how often a waiting stream checks the queue. */
-#define TRANS_POLL_MS 5
 /* TRANS_HIDDEN_MAX - largest hidden list read. */
 #define TRANS_HIDDEN_MAX (64 * 1024 * 1024)
 
@@ -61,7 +60,6 @@ struct trans {
 	bool top;
 	struct pop3d_top topst;
 	struct mailbox_crlf out, plain;
-	struct loop_timer *timer;
 	unsigned int n_retr, n_top;
 };
 
@@ -78,7 +76,6 @@ static void trans_free(struct trans *s)
 		s->next->prev = s->prev;
 	if (s->fd >= 0)
 		close(s->fd);
-	loop_timer_free(&s->timer);
 	loop_conn_free(&s->conn);
 	mailbox_free(&s->mb);
 	pop3d_hidden_deinit(&s->hidden);
@@ -224,16 +221,18 @@ static void pump(struct trans *s)
 			break;
 		}
 	}
-	if (s->fd >= 0)
-		loop_timer_add(s->timer, TRANS_POLL_MS);
+	/* still open: the queue is over TRANS_HIGH, on_drain goes on */
 	buf_deinit(&b);
 	free(chunk);
 }
 
-/* on_timer - the output queue may have drained. */
-static void on_timer(struct loop_timer *t, void *arg)
+/* on_drain - the client read the queue down to TRANS_LOW: send more. */
+static void on_drain(struct loop_conn *conn, void *arg)
 {
-	pump(arg);
+	struct trans *s = arg;
+
+	if (s->fd >= 0)
+		pump(s);
 }
 
 /* do_retr - RETR n, or TOP n lines. */
@@ -484,8 +483,8 @@ void pop3d_trans_start(int fd, const char *user, const char *client, unsigned in
 	s->addr = xstrdup(client);
 	buf_init(&s->path, 0);
 	pop3d_cmd_init(&s->cmd);
-	s->timer = loop_timer_new(pop3d_conf.base, on_timer, s);
 	s->conn = loop_conn_new(pop3d_conf.base, fd, NULL, &trans_cb, s);
+	loop_conn_set_drain(s->conn, TRANS_LOW, on_drain, s);
 	loop_conn_set_max_line(s->conn, pop3d_conf.line_max);
 	loop_conn_set_timeout(s->conn, pop3d_conf.timeout_ms);
 	s->next = sessions;
@@ -500,19 +499,8 @@ void pop3d_trans_start(int fd, const char *user, const char *client, unsigned in
 	log_info("session: user=<%s>, client=%s%s, messages=%zu, octets=%" PRIu64, s->user, s->addr,
 		 tls ? ", TLS" : "", count, octets);
 	reply(s, "+OK Logged in, %zu messages (%" PRIu64 " octets)", count, octets);
-	if (pending_len > 0) {
-		/* commands the client pipelined behind its login go first */
-		struct evbuffer *in = loop_conn_input(s->conn);
-
-		/* a socket bufferevent keeps the end of its input frozen for
-		 * everyone but its reader: open it for this one insertion */
-		loop_conn_pause(s->conn, true);
-		evbuffer_unfreeze(in, 0);
-		if (evbuffer_add(in, pending, pending_len) < 0)
-			log_warn("user=<%s>: pipelined input lost", s->user);
-		evbuffer_freeze(in, 0);
-		loop_conn_pause(s->conn, false);
-	}
+	/* commands the client pipelined behind its login go first */
+	loop_conn_feed(s->conn, pending, pending_len);
 }
 
 void pop3d_trans_stop(void)

@@ -52,11 +52,13 @@ def send(inst, body, rcpt=USER):
 
 
 def deliver(inst, bodies, rcpt=USER):
-    before = len(files(inst, rcpt))
+    """Send and wait for each in turn: parallel local processes could
+    otherwise store them out of order, and the tests rely on the order."""
     for b in bodies:
+        before = len(files(inst, rcpt))
         send(inst, b, rcpt)
-    wait_for(lambda: len(files(inst, rcpt)) >= before + len(bodies), 20,
-             what="delivery to the Maildir")
+        wait_for(lambda: len(files(inst, rcpt)) >= before + 1, 20,
+                 what="delivery to the Maildir")
 
 
 def body_of(lines):
@@ -408,6 +410,36 @@ def test_sasl_scram_sha256(pop):
     pop.wait_log(r"pop3d login: user=<bob@example\.test>, client=127\.0\.0\.1, "
                  r"method=SCRAM-SHA-256")
     pop.wait_log(r"login: user=<bob@example\.test>, method=SCRAM-SHA-256, client=127\.0\.0\.1, TLS")
+
+
+def test_large_message_slow_reader(pop):
+    """A 3 MB message to a client that waits before reading: the mail
+    process streams it as the queue drains, and over STLS the login
+    process's relay pauses and resumes on the drain callbacks; every
+    byte arrives, in order, plain and over TLS."""
+    body = "".join("line %06d %s\r\n" % (i, "x" * 40) for i in range(60000))
+    deliver(pop, ["Subject: big\r\n\r\n" + body])
+    for connect in (raw, stls_raw):
+        s, f = connect(pop, timeout=60)
+        s.sendall(("USER %s\r\nPASS %s\r\n" % (USER, PW)).encode())
+        assert f.readline().startswith(b"+OK")
+        assert f.readline().startswith(b"+OK Logged in, 1 messages")
+        s.sendall(b"RETR 1\r\nNOOP\r\n")
+        time.sleep(1.0)  # let every queue on the way fill up
+        first = f.readline()
+        assert first.startswith(b"+OK") and b"octets" in first
+        lines = []
+        while (line := f.readline()) != b".\r\n":
+            assert line, "connection closed inside the message"
+            lines.append(line)
+        assert lines[-1] == b"line 059999 " + b"x" * 40 + b"\r\n"
+        got = b"".join(lines)
+        assert len(got) == int(first.split()[1])
+        assert got.endswith(body.encode())
+        assert f.readline().startswith(b"+OK")  # the pipelined NOOP
+        s.sendall(b"QUIT\r\n")
+        assert f.readline().startswith(b"+OK")
+        s.close()
 
 
 def test_login_failures_limited(pop):

@@ -2,8 +2,10 @@
  * test_loop.c - unit tests for lib/loop.c: CRLF and LF lines, over-long
  * lines with bounded buffering, raw mode, pause, timeouts, write-then-close,
  * implicit TLS and STARTTLS (with the discard of pre-TLS input) against an
- * OpenSSL client in a thread, timers, signals, address formatting.
- * Touches:  socketpairs, one thread per TLS test, SIGUSR1 of this process.
+ * OpenSSL client in a thread, fed input, drain callbacks, timers, signals,
+ * cross-thread notification, address formatting.
+ * Touches:  socketpairs, one thread per TLS or notify test, SIGUSR1 of
+ *           this process.
  */
 #include "sys.h"
 
@@ -454,6 +456,160 @@ static void test_starttls_discard_count(void **state)
 	event_base_free(base);
 }
 
+static void test_feed(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct seen s = { .pause_first = true };
+	int peer;
+
+	serve(base, &s, NULL, &peer);
+	put(peer, "X\r\nC\r\n");
+	spin(base, NULL, 30);
+	assert_int_equal(s.n, 1);
+	/* fed bytes go before what was read and not yet delivered */
+	loop_conn_feed(s.conn, "B\r\n", 3);
+	loop_conn_feed(s.conn, "A\r\n", 3);
+	loop_conn_feed(s.conn, "", 0);
+	spin(base, NULL, 20);
+	assert_int_equal(s.n, 1); /* still paused */
+	loop_conn_pause(s.conn, false);
+	spin(base, NULL, 30);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.lines[1], "A");
+	assert_string_equal(s.lines[2], "B");
+	assert_string_equal(s.lines[3], "C");
+	/* raw mode: fed bytes reach on_data, from the loop */
+	loop_conn_feed(s.conn, "BDAT 4\r\nwxyzQUIT\r\n", 19);
+	assert_int_equal(s.n, 4);
+	spin(base, &s.closed, 500);
+	assert_int_equal(s.data.len, 4);
+	assert_memory_equal(s.data.data, "wxyz", 4);
+	assert_string_equal(s.lines[5], "QUIT");
+	assert_true(s.closed);
+	close(peer);
+	buf_deinit(&s.data);
+	event_base_free(base);
+}
+
+/* What the drain callback saw. */
+struct drained {
+	int calls;
+	size_t pending_at_call;
+};
+
+static void drain_cb(struct loop_conn *conn, void *arg)
+{
+	struct drained *d = arg;
+
+	d->calls++;
+	d->pending_at_call = loop_conn_pending(conn);
+}
+
+/* read_some - read what peer has, without blocking; bytes read. */
+static size_t read_some(int peer)
+{
+	char tmp[65536];
+	size_t total = 0;
+	struct pollfd pfd = { peer, POLLIN, 0 };
+	ssize_t n;
+
+	while (poll(&pfd, 1, 0) == 1 && (n = read(peer, tmp, sizeof(tmp))) > 0)
+		total += (size_t)n;
+	return total;
+}
+
+static void test_drain(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct seen s = { 0 };
+	struct drained d = { 0 };
+	size_t big = 1024 * 1024, got = 0;
+	char *blob = calloc(1, big);
+	int64_t end;
+	int peer;
+
+	serve(base, &s, NULL, &peer);
+	loop_conn_set_drain(s.conn, 4096, drain_cb, &d);
+	/* small writes never cross the mark: no callback */
+	loop_conn_write(s.conn, "hello\r\n", 7);
+	spin(base, NULL, 30);
+	got += read_some(peer);
+	assert_int_equal(d.calls, 0);
+	/* a big write is held back by the peer, which does not read */
+	loop_conn_write(s.conn, blob, big);
+	spin(base, NULL, 50);
+	assert_int_equal(d.calls, 0);
+	assert_true(loop_conn_pending(s.conn) > 4096);
+	/* the peer reads: the queue drains past the mark, once */
+	end = mono_ms() + 5000;
+	while (d.calls == 0 && mono_ms() < end) {
+		got += read_some(peer);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(d.calls, 1);
+	assert_true(d.pending_at_call <= 4096);
+	spin(base, NULL, 30);
+	got += read_some(peer);
+	spin(base, NULL, 30);
+	got += read_some(peer);
+	assert_int_equal(got, big + 7);
+	assert_int_equal(d.calls, 1);
+	/* turned off: another big write calls nothing */
+	loop_conn_set_drain(s.conn, 4096, NULL, NULL);
+	loop_conn_write(s.conn, blob, big);
+	end = mono_ms() + 5000;
+	got = 0;
+	while (got < big && mono_ms() < end) {
+		got += read_some(peer);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(got, big);
+	assert_int_equal(d.calls, 1);
+	loop_conn_free(&s.conn);
+	free(blob);
+	close(peer);
+	buf_deinit(&s.data);
+	event_base_free(base);
+}
+
+static void notify_cb(struct loop_notify *n, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void *notify_thread(void *arg)
+{
+	for (int i = 0; i < 3; i++)
+		loop_notify_post(arg);
+	return NULL;
+}
+
+static void test_notify(void **state)
+{
+	struct event_base *base = event_base_new();
+	int calls = 0;
+	struct loop_notify *n = loop_notify_new(base, notify_cb, &calls);
+	pthread_t th;
+
+	/* posts coalesce and never run the callback inside the call */
+	loop_notify_post(n);
+	loop_notify_post(n);
+	assert_int_equal(calls, 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(calls, 1);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(calls, 1);
+	/* from another thread */
+	assert_int_equal(pthread_create(&th, NULL, notify_thread, n), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(calls, 2);
+	loop_notify_free(&n);
+	assert_null(n);
+	loop_notify_free(&n);
+	event_base_free(base);
+}
+
 static void timer_cb(struct loop_timer *t, void *arg)
 {
 	(*(int *)arg)++;
@@ -544,6 +700,9 @@ int main(void)
 		cmocka_unit_test(test_implicit_tls),
 		cmocka_unit_test(test_starttls_discards_plaintext),
 		cmocka_unit_test(test_starttls_discard_count),
+		cmocka_unit_test(test_feed),
+		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_timers_signals),
 		cmocka_unit_test(test_addr_format),
 	};
