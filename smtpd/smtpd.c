@@ -269,15 +269,13 @@ static void smtpd_accept(struct server_ctx *ctx, int fd, const struct sockaddr *
 	buf_deinit(&refuse);
 }
 
-/* smtpd_stop - graceful stop: idle sessions go now, busy ones at their end. */
+/* smtpd_stop - graceful stop (reload): every session runs to its end. */
 static void smtpd_stop(struct server_ctx *ctx)
 {
-	struct smtpd_session *s, *next;
-
-	for (s = sessions; s != NULL; s = next) {
-		next = s->next;
-		smtpd_session_stop(s);
-	}
+	/* Nothing to do: as with Postfix, a reload never cuts a session.  The
+	 * skeleton has closed the listeners; each session runs until QUIT or
+	 * $smtpd_timeout, and the process exits with the last one. */
+	log_debug("graceful stop: %u session(s) will finish", server_sessions());
 }
 
 int main(int argc, char **argv)

@@ -172,8 +172,6 @@ void smtpd_session_unlink(struct smtpd_session *s);
  * without CRLF, and close) a new session on fd; s is zeroed by the caller
  * with conf, sa, salen, addr and port filled in. */
 void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse);
-/* smtpd_session_stop - a graceful stop: an idle session says 421 and closes. */
-void smtpd_session_stop(struct smtpd_session *s);
 /* smtpd_reply - queue one reply (text without CRLF; "250-" lines allowed
  * in a multi-line reply written by one call with embedded CRLFs). */
 void smtpd_reply(struct smtpd_session *s, const char *fmt, ...) ATTR_PRINTF(2, 3);

@@ -192,14 +192,6 @@ void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse)
 	smtpd_touch(s);
 }
 
-void smtpd_session_stop(struct smtpd_session *s)
-{
-	if (s->closing || s->in_mail || s->phase != SMTPD_PHASE_CMD ||
-	    s->auth_state != SMTPD_AUTH_IDLE)
-		return;
-	smtpd_reply(s, "421 4.3.2 %s Service shutting down", s->conf->hostname);
-	session_close(s);
-}
 
 void smtpd_txn_reset(struct smtpd_session *s)
 {
@@ -502,11 +494,6 @@ static void on_line(struct loop_conn *conn, const char *line, size_t len, int fl
 	if ((flags & LOOP_LINE_BARE_LF) && s->conf->bare_lf_reject) {
 		log_info("bare <LF> received in a command from %s[%s]", s->name, s->addr);
 		smtpd_reply(s, "550 5.5.2 Error: bare <LF> received");
-		session_close(s);
-		return;
-	}
-	if (server_stopping() && !s->in_mail) {
-		smtpd_reply(s, "421 4.3.2 %s Service shutting down", s->conf->hostname);
 		session_close(s);
 		return;
 	}
