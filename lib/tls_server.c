@@ -2,8 +2,9 @@
  * tls_server.c - the server-side SSL_CTX of smtpd, pop3d and imapd: the
  * configured certificate chain and key, TLS 1.2 and 1.3 only, Mozilla's
  * intermediate ciphers with server preference, session tickets and a
- * per-process session cache, no compression, no renegotiation; reload and
- * Postfix-style "TLS connection established" lines.
+ * per-process session cache, no compression, no renegotiation; from files
+ * or from PEM text in memory (a jailed process); reload and Postfix-style
+ * "TLS connection established" lines.
  * Touches:  reads the certificate and key files named in main.cf.
  * Security: runs in the network daemons as the mail owner; the key file
  *           must be readable by it (tern init makes it so).  No client
@@ -18,6 +19,7 @@
 #include "sys.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -52,17 +54,15 @@ static void ossl_reason(char *out, size_t size)
 	ERR_clear_error();
 }
 
-SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, struct err *err)
+/* ctx_with_settings - a server context with every setting but the
+ * certificate and key; NULL with err. */
+static SSL_CTX *ctx_with_settings(struct err *err)
 {
 	static const unsigned char sid_ctx[] = "tern";
 	SSL_CTX *ctx;
 	char why[200];
 
 	ERR_clear_error();
-	if (cert_file == NULL || cert_file[0] == '\0' || key_file == NULL || key_file[0] == '\0') {
-		err_set(err, "no TLS certificate or key file configured");
-		return NULL;
-	}
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
 		ossl_reason(why, sizeof(why));
@@ -77,7 +77,8 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, struct 
 	    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1) != 1) {
 		ossl_reason(why, sizeof(why));
 		err_set(err, "cannot set TLS parameters: %s", why);
-		goto fail;
+		SSL_CTX_free(ctx);
+		return NULL;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 					 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_SINGLE_ECDH_USE |
@@ -87,6 +88,32 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, struct 
 	SSL_CTX_sess_set_cache_size(ctx, TLS_SERVER_CACHE_SIZE);
 	SSL_CTX_set_timeout(ctx, TLS_SERVER_SESSION_TIMEOUT);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
+/* key_matches - the key agrees with the certificate; else err naming
+ * key and cert (file names, or "memory"). */
+static int key_matches(SSL_CTX *ctx, const char *key, const char *cert, struct err *err)
+{
+	char why[200];
+
+	if (SSL_CTX_check_private_key(ctx) == 1)
+		return 0;
+	ossl_reason(why, sizeof(why));
+	return err_set(err, "TLS key %s does not match certificate %s: %s", key, cert, why);
+}
+
+SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, struct err *err)
+{
+	SSL_CTX *ctx;
+	char why[200];
+
+	if (cert_file == NULL || cert_file[0] == '\0' || key_file == NULL || key_file[0] == '\0') {
+		err_set(err, "no TLS certificate or key file configured");
+		return NULL;
+	}
+	if ((ctx = ctx_with_settings(err)) == NULL)
+		return NULL;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
 		ossl_reason(why, sizeof(why));
 		err_set(err, "cannot load TLS certificate %s: %s", cert_file, why);
@@ -102,12 +129,79 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, struct 
 			err_set(err, "cannot load TLS key %s: %s", key_file, why);
 		goto fail;
 	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
+	if (key_matches(ctx, key_file, cert_file, err) < 0)
+		goto fail;
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* use_chain_pem - the leaf and the chain certificates of a PEM text. */
+static int use_chain_pem(SSL_CTX *ctx, const void *cert, size_t cert_len, struct err *err)
+{
+	BIO *b = BIO_new_mem_buf(cert, (int)cert_len);
+	X509 *x = b != NULL ? PEM_read_bio_X509_AUX(b, NULL, NULL, NULL) : NULL;
+	unsigned long last;
+	char why[200];
+	int rc = -1;
+
+	if (x == NULL || SSL_CTX_use_certificate(ctx, x) != 1)
+		goto out;
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+			goto out;
+	}
+	/* the end of the text reads as "no start line"; anything else is bad */
+	last = ERR_peek_last_error();
+	if (ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)
+		ERR_clear_error();
+	if (ERR_peek_error() == 0)
+		rc = 0;
+out:
+	if (rc < 0) {
+		X509_free(x);
 		ossl_reason(why, sizeof(why));
-		err_set(err, "TLS key %s does not match certificate %s: %s", key_file, cert_file,
-			why);
+		err_set(err, "cannot load TLS certificate (memory): %s", why);
+	}
+	BIO_free(b);
+	return rc;
+}
+
+SSL_CTX *tls_server_ctx_new_pem(const void *cert, size_t cert_len, const void *key, size_t key_len,
+				struct err *err)
+{
+	SSL_CTX *ctx;
+	BIO *kb;
+	EVP_PKEY *pk = NULL;
+	char why[200];
+
+	if (cert_len == 0 || key_len == 0 || cert_len > INT32_MAX || key_len > INT32_MAX) {
+		err_set(err, "no TLS certificate or key given");
+		return NULL;
+	}
+	if ((ctx = ctx_with_settings(err)) == NULL)
+		return NULL;
+	if (use_chain_pem(ctx, cert, cert_len, err) < 0)
+		goto fail;
+	kb = BIO_new_mem_buf(key, (int)key_len);
+	if (kb != NULL)
+		pk = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+	BIO_free(kb);
+	if (pk == NULL || SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
+		bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+		ossl_reason(why, sizeof(why));
+		EVP_PKEY_free(pk);
+		if (mismatch)
+			err_set(err, "TLS key (memory) does not match certificate (memory)");
+		else
+			err_set(err, "cannot load TLS key (memory): %s", why);
 		goto fail;
 	}
+	EVP_PKEY_free(pk);
+	if (key_matches(ctx, "(memory)", "(memory)", err) < 0)
+		goto fail;
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);

@@ -40,6 +40,13 @@ struct err;
 SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file,
 			    struct err *err) ATTR_WARN_UNUSED;
 
+/* tls_server_ctx_new_pem - the same context from PEM text in memory:
+ * cert is the chain (leaf first), key the private key; for a process
+ * that cannot open the files (pop3d's login process in its jail).  The
+ * caller keeps and wipes its copies.  NULL with err. */
+SSL_CTX *tls_server_ctx_new_pem(const void *cert, size_t cert_len, const void *key, size_t key_len,
+				struct err *err) ATTR_WARN_UNUSED;
+
 struct tls_server;
 
 /* tls_server_new - the context for daemon ("smtpd", "pop3d", "imapd")

@@ -9,9 +9,9 @@
  *           mail process (same uid, outside the jail) reads them and sends
  *           the PEM text over the private socket, which only the mail owner
  *           can connect to.  The key's copies are wiped once loaded/sent.
- *           The context built from memory takes the settings of
- *           lib/tls_server.c (TLS 1.2-1.3, its cipher list and groups, no
- *           compression or renegotiation, server preference, tickets).
+ *           The context is built from memory by lib/tls_server.c
+ *           (tls_server_ctx_new_pem), with exactly the settings of one
+ *           built from the files.
  * Errors:   -1 with err from pop3d_tls_init; the mail side answers a
  *           request it cannot serve with IPC_ERROR.
  * See:      docs/pop3d.md "TLS in the jail", lib/tls_server.h.
@@ -19,9 +19,6 @@
 #include "sys.h"
 
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/pem.h>
 
 #include "buf.h"
 #include "cfg.h"
@@ -36,83 +33,6 @@
 #define POP3D_PEM_MAX (48 * 1024)
 /* POP3D_TLS_FETCH_MS - how long a jailed login process waits for the keys. */
 #define POP3D_TLS_FETCH_MS 20000
-
-/* ossl_err - the first queued OpenSSL error into err. */
-static int ossl_err(struct err *err, const char *what)
-{
-	char why[200];
-	unsigned long e = ERR_get_error();
-
-	if (e == 0)
-		snprintf(why, sizeof(why), "unknown error");
-	else
-		ERR_error_string_n(e, why, sizeof(why));
-	ERR_clear_error();
-	return err_set(err, "%s: %s", what, why);
-}
-
-/* ctx_from_pem - a server context with tern's settings for cert (a PEM
- * chain, leaf first) and key. */
-static SSL_CTX *ctx_from_pem(const void *cert, size_t cert_len, const void *key, size_t key_len,
-			     struct err *err)
-{
-	static const unsigned char sid_ctx[] = "tern";
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	BIO *cb = BIO_new_mem_buf(cert, (int)cert_len);
-	BIO *kb = BIO_new_mem_buf(key, (int)key_len);
-	X509 *x = NULL;
-	EVP_PKEY *pk = NULL;
-
-	ERR_clear_error();
-	if (ctx == NULL || cb == NULL || kb == NULL) {
-		ossl_err(err, "TLS context");
-		goto fail;
-	}
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
-	    SSL_CTX_set_cipher_list(ctx, TLS_SERVER_CIPHERS) != 1 ||
-	    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1 ||
-	    SSL_CTX_set_dh_auto(ctx, 1) != 1 ||
-	    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1) != 1) {
-		ossl_err(err, "TLS parameters");
-		goto fail;
-	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-					 SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	x = PEM_read_bio_X509_AUX(cb, NULL, NULL, NULL);
-	if (x == NULL || SSL_CTX_use_certificate(ctx, x) != 1) {
-		ossl_err(err, "TLS certificate");
-		goto fail;
-	}
-	X509_free(x);
-	while ((x = PEM_read_bio_X509(cb, NULL, NULL, NULL)) != NULL) {
-		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
-			ossl_err(err, "TLS certificate chain");
-			goto fail;
-		}
-	}
-	x = NULL;
-	ERR_clear_error(); /* the end of the chain reads as an error */
-	pk = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
-	if (pk == NULL || SSL_CTX_use_PrivateKey(ctx, pk) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		ossl_err(err, "TLS key");
-		goto fail;
-	}
-	EVP_PKEY_free(pk);
-	BIO_free(cb);
-	BIO_free(kb);
-	return ctx;
-fail:
-	X509_free(x);
-	EVP_PKEY_free(pk);
-	BIO_free(cb);
-	BIO_free(kb);
-	SSL_CTX_free(ctx);
-	return NULL;
-}
 
 /* fetch_keys - ask the mail process for the PEM text (blocking). */
 static SSL_CTX *fetch_keys(struct pop3d_conf *conf, struct err *err)
@@ -133,7 +53,7 @@ static SSL_CTX *fetch_keys(struct pop3d_conf *conf, struct err *err)
 			    IPC_DATA("key", &key, &key_len), IPC_END) != 2)
 			err_set(err, "malformed TLS_KEYS from %s", conf->mail_socket);
 		else
-			ctx = ctx_from_pem(cert, cert_len, key, key_len, err);
+			ctx = tls_server_ctx_new_pem(cert, cert_len, key, key_len, err);
 		if (reply.frame.data != NULL)
 			explicit_bzero(reply.frame.data, reply.frame.cap);
 		if (reply.store.data != NULL)

@@ -2,7 +2,8 @@
  * test_tls_server.c - unit tests for lib/tls_server.c: loading a
  * self-signed pair (made here like tern init makes one), bad files,
  * in-memory handshakes (TLS 1.3, TLS 1.2, TLS 1.1 refused), session
- * resumption, per-daemon files, reload, the log description.
+ * resumption, per-daemon files, reload, the log description, and the
+ * context built from PEM text (same settings, chains, bad text).
  */
 #include "sys.h"
 
@@ -19,6 +20,7 @@
 #include "buf.h"
 #include "cfg.h"
 #include "err.h"
+#include "safefile.h"
 #include "tls_server.h"
 
 static char dir[] = "/tmp/test_tls_server.XXXXXX";
@@ -313,12 +315,83 @@ static void test_cfg_and_reload(void **state)
 	buf_deinit(&text);
 }
 
+/* slurp - a whole file into memory (freed by the caller). */
+static char *slurp(const char *path, size_t *len_r)
+{
+	struct err err;
+	char *p = safefile_read(path, 65536, len_r, &err);
+
+	assert_non_null(p);
+	return p;
+}
+
+static void test_pem_in_memory(void **state)
+{
+	size_t c1len, k1len, c2len, k2len;
+	char *c1 = slurp(cert1, &c1len), *k1 = slurp(key1, &k1len);
+	char *c2 = slurp(cert2, &c2len), *k2 = slurp(key2, &k2len);
+	struct buf chain = BUF_INIT;
+	STACK_OF(X509) *extra = NULL;
+	SSL_CTX *file_ctx, *ctx;
+	struct err err;
+	char cn[64];
+
+	ctx = tls_server_ctx_new_pem(c1, c1len, k1, k1len, &err);
+	assert_non_null(ctx);
+	file_ctx = tls_server_ctx_new(cert1, key1, &err);
+	assert_non_null(file_ctx);
+	/* exactly the settings of a context read from the files */
+	assert_int_equal(SSL_CTX_get_options(ctx), SSL_CTX_get_options(file_ctx));
+	assert_int_equal(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
+	assert_int_equal(SSL_CTX_get_max_proto_version(ctx), TLS1_3_VERSION);
+	assert_int_equal(SSL_CTX_get_session_cache_mode(ctx),
+			 SSL_CTX_get_session_cache_mode(file_ctx));
+	assert_int_equal(SSL_CTX_sess_get_cache_size(ctx), SSL_CTX_sess_get_cache_size(file_ctx));
+	assert_int_equal(SSL_CTX_get_timeout(ctx), SSL_CTX_get_timeout(file_ctx));
+	served_cn(ctx, cn, sizeof(cn));
+	assert_string_equal(cn, "one.example.test");
+	SSL_CTX_free(ctx);
+	SSL_CTX_free(file_ctx);
+	/* a chain: the leaf first, the rest become chain certificates */
+	buf_add(&chain, c2, c2len);
+	buf_add(&chain, c1, c1len);
+	ctx = tls_server_ctx_new_pem(chain.data, chain.len, k2, k2len, &err);
+	assert_non_null(ctx);
+	assert_int_equal(SSL_CTX_get0_chain_certs(ctx, &extra), 1);
+	assert_int_equal(sk_X509_num(extra), 1);
+	served_cn(ctx, cn, sizeof(cn));
+	assert_string_equal(cn, "two.example.test");
+	SSL_CTX_free(ctx);
+	/* bad text */
+	assert_null(tls_server_ctx_new_pem(c1, c1len, k2, k2len, &err));
+	assert_non_null(strstr(err.msg, "does not match"));
+	assert_null(tls_server_ctx_new_pem("garbage", 7, k1, k1len, &err));
+	assert_non_null(strstr(err.msg, "cannot load TLS certificate (memory)"));
+	assert_null(tls_server_ctx_new_pem(c1, c1len, "garbage", 7, &err));
+	assert_non_null(strstr(err.msg, "cannot load TLS key (memory)"));
+	assert_null(tls_server_ctx_new_pem(c1, c1len / 2, k1, k1len, &err));
+	assert_null(tls_server_ctx_new_pem(c1, 0, k1, k1len, &err));
+	assert_null(tls_server_ctx_new_pem(c1, c1len, k1, 0, &err));
+	/* a chain that ends in a broken certificate is refused */
+	buf_reset(&chain);
+	buf_add(&chain, c1, c1len);
+	buf_adds(&chain, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	assert_null(tls_server_ctx_new_pem(chain.data, chain.len, k1, k1len, &err));
+	buf_deinit(&chain);
+	explicit_bzero(k1, k1len);
+	explicit_bzero(k2, k2len);
+	free(c1);
+	free(k1);
+	free(c2);
+	free(k2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_and_tls13), cmocka_unit_test(test_tls12_and_resumption),
 		cmocka_unit_test(test_tls11_refused),  cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_cfg_and_reload),
+		cmocka_unit_test(test_cfg_and_reload), cmocka_unit_test(test_pem_in_memory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
