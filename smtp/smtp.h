@@ -77,10 +77,9 @@ struct smtp_req {
 	char qid[QID_SIZE];
 	int fd;
 	struct qfile_env env;
-	struct buf content; /* the message as queued (LF) */
-	struct buf wire;    /* CRLF, dot-stuffed, with ".\r\n" */
-	struct buf wire7;   /* the same after mime8to7 */
-	bool has8bit, needs_utf8;
+	size_t wire_len;  /* the content as sent: CRLF, dot-stuffed, ".\r\n" */
+	struct buf wire7; /* the 7-bit conversion in wire form, made on demand */
+	bool has8bit, hdr8bit, needs_utf8;
 	char *nexthop;
 	struct buf host; /* the destination host or domain */
 	unsigned int port;
@@ -121,16 +120,47 @@ void smtp_req_fail_attempt(struct smtp_req *r, int result, const char *dsn, cons
 /* smtp_req_session_done - the session finished its transaction (or gave
  * up): pending recipients go to the next address, else the request ends. */
 void smtp_req_session_done(struct smtp_req *r);
-/* smtp_req_body - the bytes to send after DATA: the original or the
- * 7-bit conversion, CRLF and dot-stuffed, ending in ".\r\n". */
-const struct buf *smtp_req_body(struct smtp_req *r, bool seven_bit);
 /* smtp_req_pending - recipients still without a result. */
 size_t smtp_req_pending(const struct smtp_req *r);
 /* smtp_format_delay - seconds as Postfix prints them ("0.12", "3.5"). */
 void smtp_format_delay(struct buf *out, double secs);
-/* smtp_wire_encode - append content (LF lines) as SMTP DATA: CRLF line
- * ends, a leading '.' doubled, and the final ".\r\n" (pure). */
+
+/* ---- smtp_body.c ---- */
+
+/* The state of the wire encoding between chunks. */
+struct smtp_wire {
+	bool mid_line; /* the last byte fed was not a LF */
+};
+
+/* smtp_wire_feed - append len bytes of content (LF lines, any chunking)
+ * as SMTP DATA: CRLF line ends, a '.' at the start of a line doubled. */
+void smtp_wire_feed(struct smtp_wire *w, const char *data, size_t len, struct buf *out);
+/* smtp_wire_end - end the data: CRLF after an unfinished line, ".\r\n". */
+void smtp_wire_end(struct smtp_wire *w, struct buf *out);
+/* smtp_wire_encode - feed and end in one call (pure). */
 void smtp_wire_encode(const char *data, size_t len, struct buf *out);
+
+/* smtp_body_scan - one pass over the queue file's content: has8bit,
+ * hdr8bit (a byte over 127 before the first empty line) and wire_len.
+ * -1 with err on a read error. */
+int smtp_body_scan(struct smtp_req *r, struct err *err) ATTR_WARN_UNUSED;
+/* smtp_req_body_size - the bytes that DATA will carry, for SIZE= and the
+ * server's limit: wire_len, or the length of the 7-bit conversion (made
+ * here, once).  -1 with err when the conversion cannot read the file. */
+int smtp_req_body_size(struct smtp_req *r, bool seven_bit, size_t *size_r,
+		       struct err *err) ATTR_WARN_UNUSED;
+
+struct smtp_body;
+/* smtp_body_new - stream the content of r (or its 7-bit form) after the
+ * 354 reply; NULL with err when the 7-bit form cannot be made. */
+struct smtp_body *smtp_body_new(struct smtp_req *r, bool seven_bit, struct err *err);
+/* smtp_body_fill - write onto conn until its output holds 256 KiB or the
+ * content, with the final ".\r\n", is all written: 1 when it is, 0 when
+ * more is to come (call again once the output has drained), -1 with err
+ * on a read error. */
+int smtp_body_fill(struct smtp_body *b, struct loop_conn *conn, struct err *err) ATTR_WARN_UNUSED;
+/* smtp_body_free - NULL-safe, sets *bp NULL. */
+void smtp_body_free(struct smtp_body **bp);
 
 /* ---- smtp_session.c ---- */
 

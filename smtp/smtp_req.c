@@ -28,7 +28,6 @@
 #include "err.h"
 #include "ipc.h"
 #include "log.h"
-#include "mime8to7.h"
 #include "proto.h"
 #include "safefile.h"
 #include "smtp/smtp.h"
@@ -59,41 +58,6 @@ void smtp_format_delay(struct buf *out, double secs)
 			tmp[--n] = '\0';
 	}
 	buf_adds(out, tmp);
-}
-
-void smtp_wire_encode(const char *data, size_t len, struct buf *out)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		const char *nl = memchr(data + i, '\n', len - i);
-		size_t end = nl != NULL ? (size_t)(nl - data) : len;
-
-		if (data[i] == '.')
-			buf_addc(out, '.');
-		buf_add(out, data + i, end - i);
-		buf_adds(out, "\r\n");
-		i = end + 1;
-	}
-	buf_adds(out, ".\r\n");
-}
-
-const struct buf *smtp_req_body(struct smtp_req *r, bool seven_bit)
-{
-	if (seven_bit) {
-		if (r->wire7.len == 0) {
-			struct buf tmp = BUF_INIT;
-
-			(void)mime8to7_convert(r->content.data != NULL ? r->content.data : "",
-					       r->content.len, &tmp);
-			smtp_wire_encode(buf_cstr(&tmp), tmp.len, &r->wire7);
-			buf_deinit(&tmp);
-		}
-		return &r->wire7;
-	}
-	if (r->wire.len == 0)
-		smtp_wire_encode(buf_cstr(&r->content), r->content.len, &r->wire);
-	return &r->wire;
 }
 
 size_t smtp_req_pending(const struct smtp_req *r)
@@ -277,8 +241,6 @@ static void req_free(struct smtp_req *r)
 	qfile_env_deinit(&r->env);
 	if (r->fd >= 0)
 		close(r->fd);
-	buf_deinit(&r->content);
-	buf_deinit(&r->wire);
 	buf_deinit(&r->wire7);
 	buf_deinit(&r->host);
 	buf_deinit(&r->last_text);
@@ -448,12 +410,11 @@ static void next_attempt(struct smtp_req *r)
 
 /* ---- start ---- */
 
-/* load - the envelope and the content; -1 with err. */
+/* load - the envelope, and a scan of the content (smtp_body.c); -1 with
+ * err. */
 static int load(struct smtp_req *r, const char *queue, struct err *err)
 {
-	struct buf path = BUF_INIT, chunk = BUF_INIT;
-	struct qfile_content_reader *rd;
-	int rc;
+	struct buf path = BUF_INIT;
 
 	buf_printf(&path, "%s/%s/%s", r->a->queue_dir, queue, r->qid);
 	r->fd = open(buf_cstr(&path), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -462,20 +423,7 @@ static int load(struct smtp_req *r, const char *queue, struct err *err)
 		return err_set_code(err, errno, "cannot open queue file: %s", strerror(errno));
 	if (qfile_read_envelope(r->fd, &r->env, err) < 0)
 		return -1;
-	rd = qfile_content_reader_new(r->fd, &r->env);
-	while ((rc = qfile_content_read(rd, &chunk, err)) > 0)
-		buf_add(&r->content, chunk.data, chunk.len);
-	qfile_content_reader_free(&rd);
-	buf_deinit(&chunk);
-	return rc < 0 ? -1 : 0;
-}
-
-/* header_8bit - the header block of the content holds a non-ASCII byte. */
-static bool header_8bit(const struct buf *c)
-{
-	const char *end = c->len > 0 ? memmem(c->data, c->len, "\n\n", 2) : NULL;
-
-	return mime8to7_has_8bit(c->data, end != NULL ? (size_t)(end - c->data) : c->len);
+	return smtp_body_scan(r, err);
 }
 
 /* route - transport_maps/relayhost for a plain domain next hop, then the
@@ -569,9 +517,8 @@ void smtp_req_start(struct smtp_agent *a, struct ipc_conn *ipc, uint32_t reqid, 
 		else if (addr_needs_utf8(r->rcpts[i].q->addr, strlen(r->rcpts[i].q->addr)))
 			r->needs_utf8 = true;
 	}
-	r->has8bit = mime8to7_has_8bit(r->content.data, r->content.len);
 	if (addr_needs_utf8(r->env.sender, strlen(r->env.sender)) ||
-	    ((r->env.flags & QFILE_F_SMTPUTF8) && header_8bit(&r->content)))
+	    ((r->env.flags & QFILE_F_SMTPUTF8) && r->hdr8bit))
 		r->needs_utf8 = true;
 	r->nexthop = xstrdup(nexthop);
 	if (r->nexthop[0] == '\0' && r->n > 0 && r->rcpts[0].q != NULL) {

@@ -33,50 +33,13 @@
 #include "xmem.h"
 #include "xtext.h"
 
-enum sess_state {
-	S_CONNECTING,
-	S_GREETING,
-	S_EHLO,
-	S_HELO,
-	S_STARTTLS,
-	S_TLS,
-	S_TRANS,
-	S_DOT,
-	S_RSET,
-	S_IDLE,
-	S_QUIT,
-};
+#include "smtp/smtp_sess.h"
 
-enum expect_kind { X_MAIL, X_RCPT, X_DATA };
-
-struct expect {
-	enum expect_kind kind;
-	size_t idx;
-};
-
-struct smtp_sess {
-	struct smtp_agent *a;
-	struct smtp_req *req; /* NULL while idle or closing */
-	struct loop_conn *conn;
-	struct smtp_connect *connecting;
-	enum sess_state state;
-	struct smtp_reply reply;
-	struct smtp_ehlo ehlo;
-	char *host, *addr, *relay, *key;
-	struct smtp_tls_policy pol;
-	bool tls;
-	unsigned int deliveries;
-	struct loop_timer *idle;
-	struct smtp_sess *next; /* the agent's cache list */
-	/* the transaction */
-	struct expect *exp;
-	size_t nexp, exp_head;
-	size_t next_rcpt;
-	bool pipelining, mail_ok, dot_ignore, reused;
-	size_t naccepted;
-};
+/* BODY_POLL_MS - how often a streaming session checks its output. */
+#define BODY_POLL_MS 2
 
 static void sess_free(struct smtp_sess *s);
+static void on_pump(struct loop_timer *t, void *arg);
 
 const char *smtp_sess_key(const struct smtp_sess *s)
 {
@@ -126,12 +89,8 @@ static void reply_text(const struct smtp_sess *s, struct buf *out)
 	smtp_reply_format(&s->reply, out, 900);
 }
 
-/* fail - the session cannot go on.  try_next: recipients without a
- * result may go to the next address; otherwise they all get result. */
-static void fail(struct smtp_sess *s, int result, const char *dsn, bool try_next, const char *diag,
-		 const char *fmt, ...) ATTR_PRINTF(6, 7);
-static void fail(struct smtp_sess *s, int result, const char *dsn, bool try_next, const char *diag,
-		 const char *fmt, ...)
+void smtp_sess_fail(struct smtp_sess *s, int result, const char *dsn, bool try_next,
+		    const char *diag, const char *fmt, ...)
 {
 	struct smtp_req *r = s->req;
 	struct buf text = BUF_INIT;
@@ -157,16 +116,15 @@ static void fail(struct smtp_sess *s, int result, const char *dsn, bool try_next
 	sess_free(s);
 }
 
-/* reply_fail - the reply ends the session: 4xx defer, 5xx bounce. */
-static void reply_fail(struct smtp_sess *s, bool try_next, const char *what)
+void smtp_sess_reply_fail(struct smtp_sess *s, bool try_next, const char *what)
 {
 	struct buf t = BUF_INIT, diag = BUF_INIT;
 	int res = s->reply.code >= 500 ? DELIVER_BOUNCE : DELIVER_DEFER;
 
 	reply_text(s, &t);
 	buf_printf(&diag, "smtp;%s", buf_cstr(&t));
-	fail(s, res, s->reply.dsn, try_next, buf_cstr(&diag), "host %s said: %s (in reply to %s)",
-	     s->relay, buf_cstr(&t), what);
+	smtp_sess_fail(s, res, s->reply.dsn, try_next, buf_cstr(&diag),
+		       "host %s said: %s (in reply to %s)", s->relay, buf_cstr(&t), what);
 	buf_deinit(&t);
 	buf_deinit(&diag);
 }
@@ -191,8 +149,7 @@ static void rcpt_reply(struct smtp_sess *s, size_t i, const char *what)
 	buf_deinit(&diag);
 }
 
-static void send_line(struct smtp_sess *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
-static void send_line(struct smtp_sess *s, const char *fmt, ...)
+void smtp_sess_send(struct smtp_sess *s, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
 	va_list ap;
@@ -212,7 +169,7 @@ static void quit(struct smtp_sess *s)
 		return;
 	}
 	s->state = S_QUIT;
-	send_line(s, "QUIT");
+	smtp_sess_send(s, "QUIT");
 	loop_conn_set_timeout(s->conn, s->a->p.t_quit);
 	loop_conn_close_after_write(s->conn);
 }
@@ -253,7 +210,7 @@ static void transaction_end(struct smtp_sess *s, bool clean)
 		to_idle(s);
 	} else if (keep) {
 		s->state = S_RSET;
-		send_line(s, "RSET");
+		smtp_sess_send(s, "RSET");
 		loop_conn_set_timeout(s->conn, p->t_mail);
 	} else {
 		quit(s);
@@ -310,7 +267,7 @@ static void send_rcpt(struct smtp_sess *s, size_t i)
 		else
 			xtext_encode(q->orcpt, strlen(q->orcpt), &cmd);
 	}
-	send_line(s, "%s", buf_cstr(&cmd));
+	smtp_sess_send(s, "%s", buf_cstr(&cmd));
 	expect(s, X_RCPT, i);
 	s->next_rcpt = i + 1;
 	buf_deinit(&cmd);
@@ -319,7 +276,7 @@ static void send_rcpt(struct smtp_sess *s, size_t i)
 /* send_data - DATA once the recipients are through. */
 static void send_data(struct smtp_sess *s)
 {
-	send_line(s, "DATA");
+	smtp_sess_send(s, "DATA");
 	expect(s, X_DATA, 0);
 }
 
@@ -330,14 +287,13 @@ static void bounce_all(struct smtp_sess *s, const char *dsn, const char *text)
 		smtp_rcpt_set(s->req, i, DELIVER_BOUNCE, dsn, s->relay, s->host, "", "%s", text);
 }
 
-/* begin_transaction - MAIL, RCPT..., DATA for the session's request. */
-static void begin_transaction(struct smtp_sess *s)
+void smtp_sess_begin(struct smtp_sess *s)
 {
 	struct smtp_req *r = s->req;
-	const struct buf *body;
 	struct buf cmd = BUF_INIT, t = BUF_INIT;
 	bool seven = r->has8bit && !s->ehlo.eightbitmime;
-	size_t i;
+	size_t i, size;
+	struct err err;
 
 	gettimeofday(&r->t_ready, NULL);
 	s->mail_ok = false;
@@ -354,9 +310,13 @@ static void begin_transaction(struct smtp_sess *s)
 		transaction_end(s, true);
 		return;
 	}
-	body = smtp_req_body(r, seven);
-	if (s->ehlo.size_limit > 0 && (uint64_t)body->len > s->ehlo.size_limit) {
-		buf_printf(&t, "message size %zu exceeds size limit %llu of server %s", body->len,
+	if (smtp_req_body_size(r, seven, &size, &err) < 0) {
+		smtp_sess_fail(s, DELIVER_DEFER, "4.3.0", false, "", "cannot read the message: %s",
+			       err.msg);
+		return;
+	}
+	if (s->ehlo.size_limit > 0 && (uint64_t)size > s->ehlo.size_limit) {
+		buf_printf(&t, "message size %zu exceeds size limit %llu of server %s", size,
 			   (unsigned long long)s->ehlo.size_limit, s->relay);
 		bounce_all(s, "5.3.4", buf_cstr(&t));
 		buf_deinit(&t);
@@ -365,7 +325,7 @@ static void begin_transaction(struct smtp_sess *s)
 	}
 	buf_printf(&cmd, "MAIL FROM:<%s>", r->env.sender);
 	if (s->ehlo.size)
-		buf_printf(&cmd, " SIZE=%zu", body->len);
+		buf_printf(&cmd, " SIZE=%zu", size);
 	if (s->ehlo.eightbitmime && (r->has8bit || (r->env.flags & QFILE_F_8BITMIME)))
 		buf_adds(&cmd, " BODY=8BITMIME");
 	if (r->needs_utf8)
@@ -381,7 +341,7 @@ static void begin_transaction(struct smtp_sess *s)
 		}
 	}
 	s->state = S_TRANS;
-	send_line(s, "%s", buf_cstr(&cmd));
+	smtp_sess_send(s, "%s", buf_cstr(&cmd));
 	expect(s, X_MAIL, 0);
 	if (s->pipelining) {
 		while ((i = next_rcpt_index(s)) < r->n)
@@ -401,74 +361,50 @@ static void after_ehlo(struct smtp_sess *s)
 	if (!s->tls && lev >= TLS_LEV_MAY && !s->pol.no_tls && s->ehlo.starttls &&
 	    s->a->tls != NULL) {
 		s->state = S_STARTTLS;
-		send_line(s, "STARTTLS");
+		smtp_sess_send(s, "STARTTLS");
 		loop_conn_set_timeout(s->conn, s->a->p.t_starttls);
 		return;
 	}
 	if (!s->tls && lev >= TLS_LEV_ENCRYPT) {
-		fail(s, DELIVER_DEFER, "4.7.4", true, "",
-		     "TLS is required, but was not offered by host %s", s->relay);
+		smtp_sess_fail(s, DELIVER_DEFER, "4.7.4", true, "",
+			       "TLS is required, but was not offered by host %s", s->relay);
 		return;
 	}
-	begin_transaction(s);
+	smtp_sess_begin(s);
 }
 
-static void send_ehlo(struct smtp_sess *s)
+void smtp_sess_ehlo(struct smtp_sess *s)
 {
 	s->state = S_EHLO;
-	send_line(s, "EHLO %s", s->a->p.helo_name);
+	smtp_sess_send(s, "EHLO %s", s->a->p.helo_name);
 	loop_conn_set_timeout(s->conn, s->a->p.t_helo);
 }
 
-/* is_ip - the host is an address literal (no SNI then). */
-static bool is_ip(const char *h)
+/* pump - top up the connection's output with the next chunks of the
+ * content; while the content is not all written, look again shortly
+ * (lib/loop has no drain callback; the output holds 256 KiB meanwhile). */
+static void pump(struct smtp_sess *s)
 {
-	unsigned char tmp[16];
-
-	return inet_pton(AF_INET, h, tmp) == 1 || inet_pton(AF_INET6, h, tmp) == 1;
-}
-
-static void start_tls(struct smtp_sess *s)
-{
-	const char *names[2];
-	size_t n = 0;
 	struct err err;
-	int loaded;
+	int rc = smtp_body_fill(s->body, s->conn, &err);
 
-	names[n++] = s->host;
-	if (s->req != NULL && s->req->use_mx && strcmp(buf_cstr(&s->req->host), s->host) != 0)
-		names[n++] = buf_cstr(&s->req->host);
-	if (loop_conn_starttls_client(s->conn, s->a->tls, is_ip(s->host) ? NULL : s->host, &err) <
-		    0 ||
-	    (loaded = tls_client_prepare(loop_conn_ssl(s->conn), s->pol.level, names, n,
-					 s->pol.tlsa, s->pol.ntlsa, &err)) < 0) {
-		fail(s, DELIVER_DEFER, "4.7.5", true, "", "cannot start TLS with %s: %s", s->relay,
-		     err.msg);
+	if (rc < 0) {
+		smtp_sess_fail(s, DELIVER_DEFER, "4.3.0", false, "", "cannot read the message: %s",
+			       err.msg);
 		return;
 	}
-	if (s->pol.level == TLS_LEV_DANE && loaded == 0)
-		s->pol.dane_mandatory = false;
-	s->state = S_TLS;
-	loop_conn_set_timeout(s->conn, s->a->p.t_starttls);
-}
-
-static void on_tls(struct loop_conn *conn, void *arg)
-{
-	struct smtp_sess *s = arg;
-	struct tls_client_result res;
-	struct buf text = BUF_INIT;
-	struct err err;
-
-	tls_client_result(loop_conn_ssl(conn), &res);
-	tls_client_describe(&res, s->relay, &text);
-	log_info("%s", buf_cstr(&text));
-	buf_deinit(&text);
-	if (tls_client_verdict(s->pol.level, s->pol.dane_mandatory, &res, &err) < 0) {
-		fail(s, DELIVER_DEFER, "4.7.5", true, "", "TLS with %s: %s", s->relay, err.msg);
+	if (rc == 1) {
+		smtp_body_free(&s->body);
 		return;
 	}
-	s->tls = true;
-	send_ehlo(s);
+	if (s->pump == NULL)
+		s->pump = loop_timer_new(s->a->base, on_pump, s);
+	loop_timer_add(s->pump, BODY_POLL_MS);
+}
+
+static void on_pump(struct loop_timer *t, void *arg)
+{
+	pump(arg);
 }
 
 /* trans_reply - one reply of the MAIL/RCPT/DATA sequence. */
@@ -480,15 +416,16 @@ static void trans_reply(struct smtp_sess *s)
 	size_t i;
 
 	if (s->exp_head >= s->nexp) {
-		fail(s, DELIVER_DEFER, "4.5.0", true, "", "unexpected reply from %s", s->relay);
+		smtp_sess_fail(s, DELIVER_DEFER, "4.5.0", true, "", "unexpected reply from %s",
+			       s->relay);
 		return;
 	}
 	e = s->exp[s->exp_head++];
 	if (code == 421) {
-		reply_fail(s, true,
-			   e.kind == X_MAIL   ? "MAIL FROM command"
-			   : e.kind == X_RCPT ? "RCPT TO command"
-					      : "DATA command");
+		smtp_sess_reply_fail(s, true,
+				     e.kind == X_MAIL	? "MAIL FROM command"
+				     : e.kind == X_RCPT ? "RCPT TO command"
+							: "DATA command");
 		return;
 	}
 	switch (e.kind) {
@@ -533,18 +470,24 @@ static void trans_reply(struct smtp_sess *s)
 	case X_DATA:
 		if (code == 354) {
 			s->state = S_DOT;
-			if (s->mail_ok && s->naccepted > 0) {
-				const struct buf *body =
-					smtp_req_body(r, r->has8bit && !s->ehlo.eightbitmime);
-
-				loop_conn_write(s->conn, body->data, body->len);
-			} else {
-				s->dot_ignore = true;
-				send_line(s, ".");
-			}
 			loop_conn_set_timeout(s->conn, s->a->p.t_data_xfer > s->a->p.t_data_done
 							       ? s->a->p.t_data_xfer
 							       : s->a->p.t_data_done);
+			if (s->mail_ok && s->naccepted > 0) {
+				struct err err;
+
+				s->body =
+					smtp_body_new(r, r->has8bit && !s->ehlo.eightbitmime, &err);
+				if (s->body == NULL) {
+					smtp_sess_fail(s, DELIVER_DEFER, "4.3.0", false, "",
+						       "cannot read the message: %s", err.msg);
+					return;
+				}
+				pump(s);
+			} else {
+				s->dot_ignore = true;
+				smtp_sess_send(s, ".");
+			}
 			return;
 		}
 		if (s->mail_ok)
@@ -576,13 +519,13 @@ static void handle_reply(struct smtp_sess *s)
 	switch (s->state) {
 	case S_GREETING:
 		if (code == 220) {
-			send_ehlo(s);
+			smtp_sess_ehlo(s);
 		} else {
 			struct buf t = BUF_INIT;
 
 			reply_text(s, &t);
-			fail(s, DELIVER_DEFER, "4.3.0", true, "",
-			     "host %s refused to talk to me: %s", s->relay, buf_cstr(&t));
+			smtp_sess_fail(s, DELIVER_DEFER, "4.3.0", true, "",
+				       "host %s refused to talk to me: %s", s->relay, buf_cstr(&t));
 			buf_deinit(&t);
 		}
 		return;
@@ -592,9 +535,9 @@ static void handle_reply(struct smtp_sess *s)
 			after_ehlo(s);
 		} else if (code >= 500 && !s->tls) {
 			s->state = S_HELO;
-			send_line(s, "HELO %s", s->a->p.helo_name);
+			smtp_sess_send(s, "HELO %s", s->a->p.helo_name);
 		} else {
-			reply_fail(s, true, "EHLO command");
+			smtp_sess_reply_fail(s, true, "EHLO command");
 		}
 		return;
 	case S_HELO:
@@ -602,22 +545,25 @@ static void handle_reply(struct smtp_sess *s)
 			memset(&s->ehlo, 0, sizeof(s->ehlo));
 			after_ehlo(s);
 		} else {
-			reply_fail(s, true, "HELO command");
+			smtp_sess_reply_fail(s, true, "HELO command");
 		}
 		return;
 	case S_STARTTLS:
 		if (code == 220)
-			start_tls(s);
+			smtp_tls_start(s);
 		else if (s->pol.level == TLS_LEV_MAY)
-			begin_transaction(s);
+			smtp_sess_begin(s);
 		else
-			reply_fail(s, true, "STARTTLS command");
+			smtp_sess_reply_fail(s, true, "STARTTLS command");
 		return;
 	case S_TRANS:
 		trans_reply(s);
 		return;
 	case S_DOT:
-		dot_reply(s);
+		if (s->body != NULL) /* a reply before the content was all sent */
+			smtp_sess_reply_fail(s, false, "end of DATA command");
+		else
+			dot_reply(s);
 		return;
 	case S_RSET:
 		if (code == 250)
@@ -652,8 +598,8 @@ static void on_line(struct loop_conn *conn, const char *line, size_t len, int fl
 			sess_free(s);
 			return;
 		}
-		fail(s, DELIVER_DEFER, "4.5.0", s->state != S_DOT, "",
-		     "protocol error with %s while %s: %s", s->relay, doing(s), err.msg);
+		smtp_sess_fail(s, DELIVER_DEFER, "4.5.0", s->state != S_DOT, "",
+			       "protocol error with %s while %s: %s", s->relay, doing(s), err.msg);
 		return;
 	}
 	if (rc == 1)
@@ -674,19 +620,20 @@ static void on_close(struct loop_conn *conn, enum loop_close why, const char *de
 	if (why == LOOP_CLOSE_TLS && s->pol.level == TLS_LEV_MAY)
 		r->plain_retry = true;
 	if (why == LOOP_CLOSE_TIMEOUT)
-		fail(s, DELIVER_DEFER, "4.4.2", s->state != S_DOT, "",
-		     "conversation with %s timed out while %s", s->relay, doing(s));
+		smtp_sess_fail(s, DELIVER_DEFER, "4.4.2", s->state != S_DOT, "",
+			       "conversation with %s timed out while %s", s->relay, doing(s));
 	else if (why == LOOP_CLOSE_TLS)
-		fail(s, DELIVER_DEFER, "4.7.5", true, "", "TLS handshake with %s failed: %s",
-		     s->relay, detail != NULL ? detail : "error");
+		smtp_sess_fail(s, DELIVER_DEFER, "4.7.5", true, "",
+			       "TLS handshake with %s failed: %s", s->relay,
+			       detail != NULL ? detail : "error");
 	else
-		fail(s, DELIVER_DEFER, "4.4.2", s->state != S_DOT, "",
-		     "lost connection with %s while %s", s->relay, doing(s));
+		smtp_sess_fail(s, DELIVER_DEFER, "4.4.2", s->state != S_DOT, "",
+			       "lost connection with %s while %s", s->relay, doing(s));
 }
 
 static const struct loop_conn_cb conn_cb = {
 	.on_line = on_line,
-	.on_tls = on_tls,
+	.on_tls = smtp_tls_done,
 	.on_close = on_close,
 };
 
@@ -696,8 +643,8 @@ static void on_connected(int fd, int error, void *arg)
 
 	s->connecting = NULL;
 	if (fd < 0) {
-		fail(s, DELIVER_DEFER, "4.4.1", true, "", "connect to %s: %s", s->relay,
-		     strerror(error));
+		smtp_sess_fail(s, DELIVER_DEFER, "4.4.1", true, "", "connect to %s: %s", s->relay,
+			       strerror(error));
 		return;
 	}
 	s->conn = loop_conn_new(s->a->base, fd, NULL, &conn_cb, s);
@@ -735,7 +682,8 @@ void smtp_sess_connect(struct smtp_req *r, const struct dns_addr *addr, struct s
 		smtp_connect_start(s->a->base, (const struct sockaddr *)&addr->sa, addr->salen,
 				   bind, s->a->p.t_connect, on_connected, s, &err);
 	if (s->connecting == NULL)
-		fail(s, DELIVER_DEFER, "4.4.1", true, "", "connect to %s: %s", s->relay, err.msg);
+		smtp_sess_fail(s, DELIVER_DEFER, "4.4.1", true, "", "connect to %s: %s", s->relay,
+			       err.msg);
 }
 
 void smtp_sess_reuse(struct smtp_sess *s, struct smtp_req *r)
@@ -746,7 +694,7 @@ void smtp_sess_reuse(struct smtp_sess *s, struct smtp_req *r)
 	r->sess = s;
 	s->reused = true;
 	log_debug("%s: reusing the session with %s", r->qid, s->relay);
-	begin_transaction(s);
+	smtp_sess_begin(s);
 }
 
 static void sess_free(struct smtp_sess *s)
@@ -754,6 +702,8 @@ static void sess_free(struct smtp_sess *s)
 	smtp_connect_cancel(&s->connecting);
 	loop_conn_free(&s->conn);
 	loop_timer_free(&s->idle);
+	loop_timer_free(&s->pump);
+	smtp_body_free(&s->body);
 	smtp_reply_deinit(&s->reply);
 	for (size_t i = 0; i < s->pol.ntlsa; i++)
 		free(s->pol.tlsa[i].data);
