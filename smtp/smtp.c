@@ -180,6 +180,7 @@ static int smtp_init(struct server_ctx *ctx)
 	p->t_quit = msec(cfg, "smtp_quit_timeout");
 	p->t_cache = msec(cfg, "smtp_connection_cache_time_limit");
 	p->helo_name = xstrdup(helo[0] != '\0' ? helo : "localhost");
+	p->myhostname = xstrdup(cfg_get(cfg, "myhostname"));
 	p->bind4 = xstrdup(cfg_get(cfg, "smtp_bind_address"));
 	p->bind6 = xstrdup(cfg_get(cfg, "smtp_bind_address6"));
 	if (tls_level_parse(cfg_get(cfg, "smtp_tls_security_level"), &p->tls_level) < 0) {

@@ -38,6 +38,7 @@ struct smtp_params {
 	unsigned int t_data_init, t_data_xfer, t_data_done, t_quit, t_cache;
 	enum tls_level tls_level;
 	char *helo_name;
+	char *myhostname;    /* a server greeting with it is this host: a loop */
 	char *bind4, *bind6; /* "" for none */
 };
 

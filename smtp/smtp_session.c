@@ -373,6 +373,28 @@ static void after_ehlo(struct smtp_sess *s)
 	smtp_sess_begin(s);
 }
 
+/* greets_as_me - the first word of the reply is this host's own name
+ * (Postfix's loop check: the MX, or relayhost, is this very server). */
+static bool greets_as_me(const struct smtp_sess *s)
+{
+	const char *t = buf_cstr(&s->reply.text), *me = s->a->p.myhostname;
+	size_t n = strlen(me);
+
+	if (n == 0 || strlen(t) < 4 + n || strncasecmp(t + 4, me, n) != 0)
+		return false;
+	return t[4 + n] == '\0' || t[4 + n] == ' ' || t[4 + n] == '\n';
+}
+
+/* loop_bounce - the server is this host: every recipient bounces. */
+static void loop_bounce(struct smtp_sess *s, const char *what)
+{
+	const char *dest = s->req != NULL ? buf_cstr(&s->req->host) : s->host;
+
+	log_warn("host %s %s my own hostname %s", s->relay, what, s->a->p.myhostname);
+	smtp_sess_fail(s, DELIVER_BOUNCE, "5.4.6", false, "", "mail for %s loops back to myself",
+		       dest);
+}
+
 void smtp_sess_ehlo(struct smtp_sess *s)
 {
 	s->state = S_EHLO;
@@ -518,7 +540,9 @@ static void handle_reply(struct smtp_sess *s)
 
 	switch (s->state) {
 	case S_GREETING:
-		if (code == 220) {
+		if (code == 220 && greets_as_me(s)) {
+			loop_bounce(s, "greeted me with");
+		} else if (code == 220) {
 			smtp_sess_ehlo(s);
 		} else {
 			struct buf t = BUF_INIT;
@@ -530,7 +554,9 @@ static void handle_reply(struct smtp_sess *s)
 		}
 		return;
 	case S_EHLO:
-		if (code == 250) {
+		if (code == 250 && greets_as_me(s)) {
+			loop_bounce(s, "replied to EHLO with");
+		} else if (code == 250) {
 			smtp_ehlo_parse(&s->reply, &s->ehlo);
 			after_ehlo(s);
 		} else if (code >= 500 && !s->tls) {
@@ -541,7 +567,9 @@ static void handle_reply(struct smtp_sess *s)
 		}
 		return;
 	case S_HELO:
-		if (code == 250) {
+		if (code == 250 && greets_as_me(s)) {
+			loop_bounce(s, "replied to HELO with");
+		} else if (code == 250) {
 			memset(&s->ehlo, 0, sizeof(s->ehlo));
 			after_ehlo(s);
 		} else {
