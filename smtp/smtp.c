@@ -211,6 +211,10 @@ static int smtp_init(struct server_ctx *ctx)
 		log_error("%s", err.msg);
 		return -1;
 	}
+	if (smtp_sasl_init(&agent, cfg, &err) < 0) {
+		log_error("%s", err.msg);
+		return -1;
+	}
 	server_set_session_limit(count(cfg, "smtp_max_sessions", 100000));
 	return 0;
 }

@@ -44,6 +44,7 @@ struct smtp_params {
 
 struct smtp_sess;
 struct smtp_req;
+struct smtp_sasl;
 
 struct smtp_agent {
 	struct cfg *cfg;
@@ -54,7 +55,13 @@ struct smtp_agent {
 	struct smtp_params p;
 	char *queue_dir;
 	struct smtp_sess *cache; /* idle sessions, newest first */
+	struct smtp_sasl *sasl;	 /* NULL unless smtp_sasl_auth_enable */
 };
+
+/* smtp_sasl_init - smtp_sasl_auth_enable: the password tables and the
+ * security options into a->sasl (smtp_auth.c).  -1 with err on a bad
+ * option or table. */
+int smtp_sasl_init(struct smtp_agent *a, struct cfg *cfg, struct err *err) ATTR_WARN_UNUSED;
 
 /* SMTP_PENDING - a recipient without a final result yet. */
 #define SMTP_PENDING (-1)

@@ -121,6 +121,28 @@ void smtp_reply_format(const struct smtp_reply *r, struct buf *out, size_t max)
 
 /* keyword_is - line (after "250-"/"250 ") starts with keyword kw followed
  * by the end or a space. */
+/* auth_mechs - the SMTP_AUTH_* bits of a space-separated mechanism list. */
+static unsigned int auth_mechs(const char *p, size_t len)
+{
+	unsigned int bits = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t j = i;
+
+		while (j < len && p[j] != ' ')
+			j++;
+		if (j - i == 5 && strncasecmp(p + i, "PLAIN", 5) == 0)
+			bits |= SMTP_AUTH_PLAIN;
+		else if (j - i == 5 && strncasecmp(p + i, "LOGIN", 5) == 0)
+			bits |= SMTP_AUTH_LOGIN;
+		else if (j > i)
+			bits |= SMTP_AUTH_OTHER;
+		i = j + 1;
+	}
+	return bits;
+}
+
 static bool keyword_is(const char *p, size_t len, const char *kw, const char **arg_r)
 {
 	size_t n = strlen(kw);
@@ -176,6 +198,10 @@ void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e)
 				e->chunking = true;
 			} else if (keyword_is(kw, klen, "ENHANCEDSTATUSCODES", NULL)) {
 				e->enhancedstatuscodes = true;
+			} else if (keyword_is(kw, klen, "AUTH", &arg)) {
+				e->auth |= auth_mechs(arg, (size_t)(le - arg));
+			} else if (klen > 5 && strncasecmp(kw, "AUTH=", 5) == 0) {
+				e->auth |= auth_mechs(kw + 5, klen - 5);
 			}
 		}
 		first = false;

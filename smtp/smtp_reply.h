@@ -64,11 +64,18 @@ struct smtp_ehlo {
 	bool starttls;
 	bool chunking;
 	bool enhancedstatuscodes;
+	unsigned int auth; /* SMTP_AUTH_* mechanisms offered by AUTH (or AUTH=) */
 };
+
+/* SASL mechanisms an AUTH keyword can offer (the ones the client knows). */
+#define SMTP_AUTH_PLAIN 0x1
+#define SMTP_AUTH_LOGIN 0x2
+#define SMTP_AUTH_OTHER 0x4 /* AUTH offered, with mechanisms we do not speak */
 
 /* smtp_ehlo_parse - read the keywords of a complete 250 EHLO reply (every
  * line after the first); unknown keywords are ignored, a malformed SIZE
- * value counts as SIZE without a limit. */
+ * value counts as SIZE without a limit; "AUTH m1 m2" and the old
+ * "AUTH=m1 m2" both fill auth. */
 void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *ehlo_r);
 
 #endif

@@ -20,6 +20,7 @@ enum sess_state {
 	S_HELO,
 	S_STARTTLS,
 	S_TLS,
+	S_AUTH,
 	S_TRANS,
 	S_DOT,
 	S_RSET,
@@ -45,6 +46,8 @@ struct smtp_sess {
 	char *host, *addr, *relay, *key;
 	struct smtp_tls_policy pol;
 	bool tls;
+	bool authed;		/* AUTH succeeded in this session */
+	struct smtp_auth *auth; /* the AUTH exchange under way */
 	unsigned int deliveries;
 	struct loop_timer *idle;
 	struct smtp_body *body;	 /* the content being streamed after 354 */
@@ -79,5 +82,18 @@ void smtp_sess_begin(struct smtp_sess *s);
 void smtp_tls_start(struct smtp_sess *s);
 /* smtp_tls_done - on_tls of the connection: log, judge, EHLO again. */
 void smtp_tls_done(struct loop_conn *conn, void *arg);
+
+/* ---- smtp_auth.c ---- */
+
+/* smtp_auth_start - after EHLO: AUTH when smtp_sasl_auth_enable, the
+ * server offers AUTH and a password is known for it.  true when it took
+ * the session over (AUTH sent, or the session failed); false: go on to
+ * MAIL. */
+bool smtp_auth_start(struct smtp_sess *s);
+/* smtp_auth_reply - a reply in state S_AUTH: the next step, MAIL after
+ * 235, or the session fails. */
+void smtp_auth_reply(struct smtp_sess *s);
+/* smtp_auth_free - wipe and free the exchange's credentials (NULL-safe). */
+void smtp_auth_free(struct smtp_sess *s);
 
 #endif

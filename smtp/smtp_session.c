@@ -66,6 +66,8 @@ static const char *doing(const struct smtp_sess *s)
 		return "sending STARTTLS";
 	case S_TLS:
 		return "performing the TLS handshake";
+	case S_AUTH:
+		return "performing the AUTH exchange";
 	case S_TRANS:
 		if (s->exp_head < s->nexp)
 			return s->exp[s->exp_head].kind == X_MAIL   ? "sending MAIL FROM"
@@ -370,6 +372,8 @@ static void after_ehlo(struct smtp_sess *s)
 			       "TLS is required, but was not offered by host %s", s->relay);
 		return;
 	}
+	if (smtp_auth_start(s))
+		return;
 	smtp_sess_begin(s);
 }
 
@@ -579,10 +583,13 @@ static void handle_reply(struct smtp_sess *s)
 	case S_STARTTLS:
 		if (code == 220)
 			smtp_tls_start(s);
-		else if (s->pol.level == TLS_LEV_MAY)
-			smtp_sess_begin(s);
-		else
+		else if (s->pol.level != TLS_LEV_MAY)
 			smtp_sess_reply_fail(s, true, "STARTTLS command");
+		else if (!smtp_auth_start(s))
+			smtp_sess_begin(s);
+		return;
+	case S_AUTH:
+		smtp_auth_reply(s);
 		return;
 	case S_TRANS:
 		trans_reply(s);
@@ -732,6 +739,7 @@ static void sess_free(struct smtp_sess *s)
 	loop_timer_free(&s->idle);
 	loop_timer_free(&s->pump);
 	smtp_body_free(&s->body);
+	smtp_auth_free(s);
 	smtp_reply_deinit(&s->reply);
 	for (size_t i = 0; i < s->pol.ntlsa; i++)
 		free(s->pol.tlsa[i].data);

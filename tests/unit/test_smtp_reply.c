@@ -158,6 +158,20 @@ static void test_ehlo(void **state)
 	assert_false(e.pipelining);
 	assert_true(e.size);
 	assert_int_equal(e.size_limit, 0);
+	assert_int_equal(e.auth, 0);
+	/* AUTH mechanisms, in the standard and the old AUTH= form */
+	smtp_reply_reset(&r);
+	assert_int_equal(feed(&r, "250-mx hello"), 0);
+	assert_int_equal(feed(&r, "250-AUTH SCRAM-SHA-256 login"), 0);
+	assert_int_equal(feed(&r, "250-AUTH=PLAIN"), 0);
+	assert_int_equal(feed(&r, "250 AUTHX PLAIN"), 1);
+	smtp_ehlo_parse(&r, &e);
+	assert_int_equal(e.auth, SMTP_AUTH_LOGIN | SMTP_AUTH_OTHER | SMTP_AUTH_PLAIN);
+	smtp_reply_reset(&r);
+	assert_int_equal(feed(&r, "250-mx hello"), 0);
+	assert_int_equal(feed(&r, "250 AUTH  PLAINX CRAM-MD5 "), 1);
+	smtp_ehlo_parse(&r, &e);
+	assert_int_equal(e.auth, SMTP_AUTH_OTHER);
 	smtp_reply_deinit(&r);
 }
 

@@ -5,7 +5,9 @@ accept (or refuse, as scripted) and record every message and session.
     sink = Sink("127.0.0.2", port)           # started
     sink = Sink(host, port, eightbit=False, smtputf8=False, pipelining=True,
                 tls_cert=(cert, key), rcpt_reply={"bad@x": "550 5.1.1 no"},
-                temp_fail_rcpt=2)            # first 2 RCPTs answer 451
+                temp_fail_rcpt=2,            # first 2 RCPTs answer 451
+                auth=("user", "pw"), auth_mechs=("LOGIN",))  # AUTH offered
+    sink.logins                              # [(mechanism, user, ok)]
     sink.wait(1)                             # messages (list of Received)
     sink.sessions                            # connections accepted
     sink.stop()
@@ -123,7 +125,7 @@ class _Controller(Controller):
 class Sink:
     def __init__(self, host, port, eightbit=True, smtputf8=True, pipelining=False, dsn=False,
                  tls_cert=None, rcpt_reply=None, temp_fail_rcpt=0, data_reply=None,
-                 size_limit=None):
+                 size_limit=None, auth=None, auth_mechs=("PLAIN", "LOGIN")):
         self.host, self.port = host, port
         self.eightbit, self.pipelining, self.dsn = eightbit, pipelining, dsn
         self.rcpt_reply = {k.lower(): v for k, v in (rcpt_reply or {}).items()}
@@ -133,8 +135,14 @@ class Sink:
         self.messages = []
         self.sessions = 0
         self.rcpt_count = 0
+        self.logins = []
         kw = {"enable_SMTPUTF8": smtputf8, "decode_data": False,
               "data_size_limit": size_limit or 0}
+        if auth is not None:
+            kw["authenticator"] = self._authenticator(*auth)
+            kw["auth_require_tls"] = False
+            kw["auth_exclude_mechanism"] = [m for m in ("PLAIN", "LOGIN")
+                                            if m not in auth_mechs]
         if tls_cert is not None:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(*tls_cert)
@@ -146,6 +154,17 @@ class Sink:
         self.controller.start()
         with self.lock:
             self.sessions = 0  # the controller's own readiness probe
+
+    def _authenticator(self, user, password):
+        from aiosmtpd.smtp import AuthResult
+
+        def check(server, session, envelope, mechanism, data):
+            login = data.login.decode(errors="replace")
+            ok = login == user and data.password.decode(errors="replace") == password
+            with self.lock:
+                self.logins.append((mechanism, login, ok))
+            return AuthResult(success=ok)
+        return check
 
     def wait(self, count=1, timeout=30):
         deadline = time.monotonic() + timeout
