@@ -18,9 +18,11 @@
  * Errors:   a malformed request gets IPC_ERROR and its connection ends;
  *           a users table that cannot be read gives temporary failures;
  *           nothing a peer sends stops the daemon.
- * Limits:   password hashing runs in the event loop: while one yescrypt
- *           check runs (tens of ms) the others wait.  The frame bytes in
- *           lib/ipc's receive buffer are released without wiping.
+ *           Password hashing (yescrypt: tens of ms) runs in
+ *           auth_worker_count threads (auth_worker.c); everything else,
+ *           the brute-force counts included, stays in the loop thread.
+ * Limits:   the frame bytes in lib/ipc's receive buffer are released
+ *           without wiping.
  * See:      auth.h, lib/auth_client.h, docs/auth.md.
  */
 #include "sys.h"
@@ -60,6 +62,21 @@ struct auth_sess {
 	char *client;
 	struct buf canon; /* canonical form of the authcid, once known */
 	time_t last;
+	uint32_t reqid;	      /* the request being answered */
+	struct auth_job *job; /* the password check running, or NULL */
+	bool known;	      /* the user exists (with job) */
+};
+
+/* An AUTH_PASS whose password is being checked by a worker. */
+struct auth_pass {
+	struct auth_pass *next;
+	struct auth_conn *ac;
+	struct auth_job *job;
+	uint32_t reqid;
+	bool known;
+	char *service;
+	char *client;
+	char *canon;
 };
 
 /* A reply held back by the failure delay. */
@@ -76,6 +93,7 @@ struct auth_conn {
 	struct auth_sess *sessions;
 	size_t nsessions;
 	struct auth_delayed *delayed;
+	struct auth_pass *passes;
 };
 
 static struct {
@@ -85,6 +103,7 @@ static struct {
 	struct loop_timer *tick;
 	struct auth_conn *conns;
 	struct auth_tokens *tokens;
+	struct auth_workers *workers;
 	long timeout;
 } st;
 
@@ -197,6 +216,91 @@ static bool name_ok(const char *s)
 	return n > 0 && n <= AUTH_NAME_MAX;
 }
 
+/* pass_answer - the outcome of an AUTH_PASS: reply, count, log.  canon
+ * is "" when the name could not be a user (user is what was asked). */
+static void pass_answer(struct auth_conn *ac, uint32_t reqid, const char *service,
+			const char *client, const char *canon, const char *user, enum sasl_result r,
+			const struct err *err)
+{
+	if (r == SASL_OK) {
+		auth_guard_success(st.guard, canon);
+		log_info("%s login: user=<%s>, client=%s, method=password", service, canon, client);
+		reply_ok(ac, reqid, NULL, canon, service);
+	} else if (r == SASL_TEMPFAIL) {
+		log_warn("%s authentication: user=<%s>, client=%s: %s", service, canon, client,
+			 err->msg);
+		reply_fail(ac, reqid, NULL, true, "user database unavailable", 0);
+	} else {
+		unsigned long delay =
+			auth_guard_fail(st.guard, client, canon[0] != '\0' ? canon : NULL, time(NULL));
+		log_info("%s authentication failed: user=<%s>, client=%s, method=password", service,
+			 canon[0] != '\0' ? canon : user, client);
+		reply_fail(ac, reqid, NULL, false, "authentication failed", delay);
+	}
+}
+
+/* pass_free - unlink and free a pending AUTH_PASS (its job is gone). */
+static void pass_free(struct auth_pass *p)
+{
+	struct auth_pass **pp = &p->ac->passes;
+
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+	free(p->service);
+	free(p->client);
+	free(p->canon);
+	free(p);
+}
+
+/* pass_checked - a worker compared the password: answer in the loop. */
+static void pass_checked(bool match, void *arg)
+{
+	struct auth_pass *p = arg;
+	struct err err;
+	long left;
+
+	p->job = NULL;
+	err_clear(&err);
+	/* pipelined guesses all passed the block check when they arrived:
+	 * one that lands after a block began gets the block's answer */
+	if (auth_guard_blocked(st.guard, p->client, p->canon, time(NULL), &left))
+		blocked_reply(p->ac, p->reqid, NULL, p->service, p->canon, p->client, left);
+	else
+		pass_answer(p->ac, p->reqid, p->service, p->client, p->canon, p->canon,
+			    match && p->known ? SASL_OK : SASL_FAIL, &err);
+	pass_free(p);
+}
+
+/* pass_start - hand the password check to a worker: SASL_PENDING, or
+ * SASL_TEMPFAIL with err when the table cannot be read. */
+static enum sasl_result pass_start(struct auth_conn *ac, uint32_t reqid, const char *service,
+				   const char *client, const char *canon, const char *password,
+				   struct err *err)
+{
+	struct buf hash = BUF_INIT;
+	bool known;
+	struct auth_pass *p;
+
+	if (auth_users_hash(st.users, canon, &hash, &known, err) != SASL_OK) {
+		buf_deinit(&hash);
+		return SASL_TEMPFAIL;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->ac = ac;
+	p->reqid = reqid;
+	p->known = known;
+	p->service = xstrdup(service);
+	p->client = xstrdup(client);
+	p->canon = xstrdup(canon);
+	p->next = ac->passes;
+	ac->passes = p;
+	p->job = auth_workers_verify(st.workers, password, buf_cstr(&hash), pass_checked, p);
+	explicit_bzero(hash.data, hash.cap);
+	buf_deinit(&hash);
+	return SASL_PENDING;
+}
+
 /* on_pass - AUTH_PASS: one password check. */
 static int on_pass(struct auth_conn *ac, struct ipc_msg *msg)
 {
@@ -228,24 +332,11 @@ static int on_pass(struct auth_conn *ac, struct ipc_msg *msg)
 		blocked_reply(ac, msg->reqid, NULL, service, buf_cstr(&canon), client, left);
 		goto out;
 	} else {
-		r = auth_users_check(st.users, buf_cstr(&canon), password.data, &err);
+		r = pass_start(ac, msg->reqid, service, client, buf_cstr(&canon), password.data,
+			       &err);
 	}
-	if (r == SASL_OK) {
-		auth_guard_success(st.guard, buf_cstr(&canon));
-		log_info("%s login: user=<%s>, client=%s, method=password", service,
-			 buf_cstr(&canon), client);
-		reply_ok(ac, msg->reqid, NULL, buf_cstr(&canon), service);
-	} else if (r == SASL_TEMPFAIL) {
-		log_warn("%s authentication: user=<%s>, client=%s: %s", service, buf_cstr(&canon),
-			 client, err.msg);
-		reply_fail(ac, msg->reqid, NULL, true, "user database unavailable", 0);
-	} else {
-		unsigned long delay = auth_guard_fail(
-			st.guard, client, canon.len > 0 ? buf_cstr(&canon) : NULL, time(NULL));
-		log_info("%s authentication failed: user=<%s>, client=%s, method=password", service,
-			 canon.len > 0 ? buf_cstr(&canon) : user, client);
-		reply_fail(ac, msg->reqid, NULL, false, "authentication failed", delay);
-	}
+	if (r != SASL_PENDING)
+		pass_answer(ac, msg->reqid, service, client, buf_cstr(&canon), user, r, &err);
 out:
 	if (password.data != NULL)
 		explicit_bzero(password.data, password.cap);
@@ -268,17 +359,52 @@ static int sess_canon(struct auth_sess *s, const char *authcid, struct err *err)
 	return SASL_OK;
 }
 
-/* be_check - sasl backend: password check. */
+static void sasl_result(struct auth_sess *s, uint32_t reqid, enum sasl_result r,
+			const struct buf *challenge, const struct err *err);
+
+/* sess_checked - a worker compared the SASL password: resume the
+ * exchange and answer its request. */
+static void sess_checked(bool match, void *arg)
+{
+	struct auth_sess *s = arg;
+	struct buf challenge = BUF_INIT;
+	struct err err;
+	enum sasl_result r;
+	long left;
+
+	s->job = NULL;
+	err_clear(&err);
+	if (auth_guard_blocked(st.guard, s->client, buf_cstr(&s->canon), time(NULL), &left)) {
+		err_set(&err, "client %s or user %s blocked for %lds more", s->client,
+			buf_cstr(&s->canon), left);
+		r = SASL_TEMPFAIL;
+	} else {
+		r = match && s->known ? SASL_OK : SASL_FAIL;
+	}
+	r = sasl_server_resume(s->sasl, r, &challenge, &err);
+	sasl_result(s, s->reqid, r, &challenge, &err);
+	buf_deinit(&challenge);
+}
+
+/* be_check - sasl backend: the password check goes to a worker. */
 static enum sasl_result be_check(void *ctx, const char *authcid, const char *password,
 				 struct buf *user_r, struct err *err)
 {
 	struct auth_sess *s = ctx;
+	struct buf hash = BUF_INIT;
 	int r = sess_canon(s, authcid, err);
 
 	if (r != SASL_OK)
 		return (enum sasl_result)r;
 	buf_sets(user_r, buf_cstr(&s->canon));
-	return auth_users_check(st.users, buf_cstr(&s->canon), password, err);
+	r = auth_users_hash(st.users, buf_cstr(&s->canon), &hash, &s->known, err);
+	if (r == SASL_OK)
+		s->job = auth_workers_verify(st.workers, password, buf_cstr(&hash), sess_checked,
+					     s);
+	if (hash.data != NULL)
+		explicit_bzero(hash.data, hash.cap);
+	buf_deinit(&hash);
+	return r == SASL_OK ? SASL_PENDING : (enum sasl_result)r;
 }
 
 /* be_scram - sasl backend: the SCRAM secret. */
@@ -312,6 +438,8 @@ static void sess_free(struct auth_sess *s)
 		pp = &(*pp)->next;
 	*pp = s->next;
 	s->ac->nsessions--;
+	if (s->job != NULL)
+		auth_workers_cancel(st.workers, s->job);
 	sasl_server_free(&s->sasl);
 	free(s->service);
 	free(s->client);
@@ -329,6 +457,8 @@ static void sasl_result(struct auth_sess *s, uint32_t reqid, enum sasl_result r,
 								 : "";
 	uint32_t id = s->id;
 
+	if (r == SASL_PENDING)
+		return; /* sess_checked answers */
 	if (r == SASL_CONTINUE) {
 		struct ipc_msg msg;
 		ipc_msg_init(&msg, AUTH_CHALLENGE, reqid);
@@ -414,6 +544,7 @@ static int on_sasl_start(struct auth_conn *ac, struct ipc_msg *msg)
 	s->next = ac->sessions;
 	ac->sessions = s;
 	ac->nsessions++;
+	s->reqid = msg->reqid;
 	r = sasl_server_start(s->sasl, resp, &challenge, &err);
 	wipe_attr(msg, "response");
 	sasl_result(s, msg->reqid, r, &challenge, &err);
@@ -442,6 +573,7 @@ static int on_sasl_continue(struct auth_conn *ac, struct ipc_msg *msg)
 		reply_fail(ac, msg->reqid, &id, true, "unknown or expired SASL session", 0);
 		return 0;
 	}
+	s->reqid = msg->reqid;
 	r = sasl_server_step(s->sasl, resp, &challenge, &err);
 	wipe_attr(msg, "response");
 	sasl_result(s, msg->reqid, r, &challenge, &err);
@@ -545,6 +677,10 @@ static void conn_release(struct auth_conn *ac)
 
 	while (ac->sessions != NULL)
 		sess_free(ac->sessions);
+	while (ac->passes != NULL) {
+		auth_workers_cancel(st.workers, ac->passes->job);
+		pass_free(ac->passes);
+	}
 	while (ac->delayed != NULL) {
 		struct auth_delayed *d = ac->delayed;
 		ac->delayed = d->next;
@@ -602,6 +738,7 @@ static void auth_stop(struct server_ctx *ctx)
 		ipc_conn_free(&conn);
 		conn_release(ac);
 	}
+	auth_workers_free(&st.workers);
 }
 
 /* auth_init - open the users table, set up the guard. */
@@ -609,6 +746,7 @@ static int auth_init(struct server_ctx *ctx)
 {
 	struct auth_guard_cfg g;
 	struct err err;
+	long workers;
 
 	st.ctx = ctx;
 	st.users = auth_users_open(ctx->cfg, &err);
@@ -624,6 +762,12 @@ static int auth_init(struct server_ctx *ctx)
 	g.delay_max_ms = (unsigned long)cfg_get_time(ctx->cfg, "auth_failure_delay_max") * 1000ul;
 	st.guard = auth_guard_new(&g);
 	st.timeout = cfg_get_time(ctx->cfg, "auth_timeout");
+	workers = cfg_get_int(ctx->cfg, "auth_worker_count");
+	if (workers < 1 || workers > 64) {
+		log_error("auth_worker_count = %ld: must be between 1 and 64", workers);
+		return -1;
+	}
+	st.workers = auth_workers_new(ctx->base, (unsigned int)workers);
 	st.tokens = auth_tokens_new(AUTH_TOKENS_MAX, cfg_get_time(ctx->cfg, "auth_token_lifetime"));
 	st.tick = loop_timer_new(ctx->base, on_tick, NULL);
 	loop_timer_add(st.tick, 10000);

@@ -76,6 +76,13 @@ int auth_users_exists(struct auth_users *u, const char *canon, struct err *err);
  * time taken does not tell), SASL_TEMPFAIL with err. */
 enum sasl_result auth_users_check(struct auth_users *u, const char *canon, const char *password,
 				  struct err *err);
+/* auth_users_hash - the hash to check canon's password against, for a
+ * worker thread (auth_worker.c): SASL_OK with the user's crypt hash and
+ * *known_r true, or with a dummy hash and *known_r false for an unknown
+ * user or an unusable entry (check it all the same: the time taken must
+ * not tell, then fail); SASL_TEMPFAIL with err.  Wipe hash_r after use. */
+enum sasl_result auth_users_hash(struct auth_users *u, const char *canon, struct buf *hash_r,
+				 bool *known_r, struct err *err);
 /* auth_users_scram - canon's SCRAM-SHA-256 secret: SASL_OK, SASL_FAIL
  * (unknown user, no or a malformed secret: logged), SASL_TEMPFAIL. */
 enum sasl_result auth_users_scram(struct auth_users *u, const char *canon,
@@ -111,5 +118,35 @@ bool auth_tokens_redeem(struct auth_tokens *t, const char *user, const char *ser
 void auth_tokens_prune(struct auth_tokens *t, time_t now);
 /* auth_tokens_count - tokens held (tests). */
 size_t auth_tokens_count(const struct auth_tokens *t);
+
+/*
+ * Password-check threads (auth_worker.c).  Jobs are submitted and their
+ * callbacks run in the loop thread; only passwd_verify runs in a worker.
+ */
+struct event_base;
+struct auth_workers;
+struct auth_job;
+
+/* auth_verify_cb - the answer, in the loop thread: match is true when the
+ * password fits the hash. */
+typedef void auth_verify_cb(bool match, void *arg);
+
+/* auth_workers_new - nthreads (at least 1) workers answering through
+ * base's loop; fatal when a thread cannot be started. */
+struct auth_workers *auth_workers_new(struct event_base *base, unsigned int nthreads);
+/* auth_workers_free - stop and join the threads; jobs not delivered yet
+ * are dropped without their callbacks.  Accepts NULL, sets *wp NULL. */
+void auth_workers_free(struct auth_workers **wp);
+/* auth_workers_verify - check password against hash (both copied, the
+ * copies wiped after use); cb(match, arg) runs later from the loop,
+ * never inside this call.  The job handle is valid until cb runs or the
+ * job is cancelled. */
+struct auth_job *auth_workers_verify(struct auth_workers *w, const char *password,
+				     const char *hash, auth_verify_cb *cb, void *arg);
+/* auth_workers_cancel - the asker went away: cb will not run (a job no
+ * worker has started is dropped at once). */
+void auth_workers_cancel(struct auth_workers *w, struct auth_job *job);
+/* auth_workers_queued - jobs submitted whose callback has not run yet. */
+size_t auth_workers_queued(const struct auth_workers *w);
 
 #endif

@@ -130,27 +130,42 @@ int auth_users_exists(struct auth_users *u, const char *canon, struct err *err)
 	return found;
 }
 
+enum sasl_result auth_users_hash(struct auth_users *u, const char *canon, struct buf *hash_r,
+				 bool *known_r, struct err *err)
+{
+	struct buf attrs = BUF_INIT;
+	int found = lookup(u, canon, hash_r, &attrs, err);
+
+	wipe(&attrs);
+	buf_deinit(&attrs);
+	*known_r = false;
+	if (found == TBL_TEMPFAIL) {
+		wipe(hash_r);
+		return SASL_TEMPFAIL;
+	}
+	if (found == TBL_FOUND && passwd_hash_ok(buf_cstr(hash_r))) {
+		*known_r = true;
+		return SASL_OK;
+	}
+	if (found == TBL_FOUND)
+		log_warn("auth: users table entry of %s: unsupported password hash", canon);
+	/* unknown: the dummy costs the same hash computation */
+	wipe(hash_r);
+	buf_sets(hash_r, buf_cstr(&u->dummy));
+	return SASL_OK;
+}
+
 enum sasl_result auth_users_check(struct auth_users *u, const char *canon, const char *password,
 				  struct err *err)
 {
-	struct buf hash = BUF_INIT, attrs = BUF_INIT;
-	int found = lookup(u, canon, &hash, &attrs, err);
-	enum sasl_result r;
+	struct buf hash = BUF_INIT;
+	bool known;
+	enum sasl_result r = auth_users_hash(u, canon, &hash, &known, err);
 
-	if (found == TBL_TEMPFAIL) {
-		r = SASL_TEMPFAIL;
-	} else if (found == TBL_FOUND && passwd_hash_ok(buf_cstr(&hash))) {
-		r = passwd_verify(password, buf_cstr(&hash)) ? SASL_OK : SASL_FAIL;
-	} else {
-		if (found == TBL_FOUND)
-			log_warn("auth: users table entry of %s: unsupported password hash", canon);
-		(void)passwd_verify(password, buf_cstr(&u->dummy));
-		r = SASL_FAIL;
-	}
+	if (r == SASL_OK)
+		r = passwd_verify(password, buf_cstr(&hash)) && known ? SASL_OK : SASL_FAIL;
 	wipe(&hash);
-	wipe(&attrs);
 	buf_deinit(&hash);
-	buf_deinit(&attrs);
 	return r;
 }
 

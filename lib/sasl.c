@@ -2,6 +2,8 @@
  * sasl.c - server-side SASL state machines: PLAIN, LOGIN, SCRAM-SHA-256.
  * Touches:  nothing but its arguments and the backend it is given (pure:
  *           no I/O); OpenSSL for HMAC, SHA-256, PBKDF2 and random bytes.
+ *           A password check may go pending (SASL_PENDING) and come back
+ *           through sasl_server_resume, so a backend can hash elsewhere.
  * Input:    untrusted base64 text from a network client, any length (the
  *           caller caps it); every field is checked before use.
  * Security: runs in the auth daemon.  Passwords, salted passwords, client
@@ -54,6 +56,7 @@ enum sasl_state {
 	ST_SCRAM_FIRST, /* SCRAM: waiting for client-first (no initial response) */
 	ST_SCRAM_FINAL, /* SCRAM: waiting for client-final */
 	ST_SCRAM_ACK,	/* SCRAM: server-final sent, waiting for "" */
+	ST_PENDING,	/* PLAIN, LOGIN: check_password answers later */
 	ST_DONE,	/* OK or FAIL reached */
 };
 
@@ -258,6 +261,8 @@ static enum sasl_result check_password(struct sasl_server *s, const char *passwo
 	buf_reset(&s->user);
 	err_clear(err);
 	r = s->be->check_password(s->be->ctx, buf_cstr(&s->authcid), password, &s->user, err);
+	if (r == SASL_PENDING)
+		return SASL_PENDING; /* sasl_server_resume maps the answer */
 	return backend_result(s, r, err);
 }
 
@@ -674,6 +679,9 @@ static enum sasl_result dispatch(struct sasl_server *s, struct buf *challenge_r,
 			       SASL_FAIL;
 		s->ok = true;
 		return SASL_OK;
+	case ST_PENDING:
+		return err_set_code(err, SASL_E_MALFORMED, "response while the password is checked"),
+		       SASL_FAIL;
 	default:
 		return err_set_code(err, SASL_E_MALFORMED, "authentication already finished"),
 		       SASL_FAIL;
@@ -689,8 +697,27 @@ static enum sasl_result finish(struct sasl_server *s, enum sasl_result r)
 		s->state = ST_DONE;
 	} else if (r == SASL_OK) {
 		s->state = ST_DONE;
+	} else if (r == SASL_PENDING) {
+		s->state = ST_PENDING;
 	}
 	return r;
+}
+
+enum sasl_result sasl_server_resume(struct sasl_server *s, enum sasl_result r,
+				    struct buf *challenge_r, struct err *err)
+{
+	buf_reset(challenge_r);
+	if (s->state != ST_PENDING)
+		return finish(s, (err_set_code(err, SASL_E_MALFORMED, "no password check pending"),
+				  SASL_FAIL));
+	if (r != SASL_OK && r != SASL_FAIL && r != SASL_TEMPFAIL)
+		r = (err_set(err, "bad answer from the authentication backend"), SASL_TEMPFAIL);
+	return finish(s, backend_result(s, r, err));
+}
+
+bool sasl_server_pending(const struct sasl_server *s)
+{
+	return s->state == ST_PENDING;
 }
 
 enum sasl_result sasl_server_start(struct sasl_server *s, const char *initial,

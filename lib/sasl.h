@@ -34,6 +34,8 @@ enum sasl_result {
 	SASL_OK,       /* authenticated: sasl_server_user says who */
 	SASL_FAIL,     /* failed; err->code is one of SASL_E_* */
 	SASL_TEMPFAIL, /* the backend cannot answer now (table down, blocked) */
+	SASL_PENDING,  /* check_password goes on elsewhere (a worker thread):
+			* call sasl_server_resume with its answer */
 };
 
 /* err->code of a SASL_FAIL. */
@@ -59,7 +61,11 @@ struct sasl_scram_secret {
 /* Where credentials come from.  user_r receives the canonical user name
  * on SASL_OK (check_password) or with the secret (scram_secret).  Both
  * answer SASL_OK, SASL_FAIL (bad password, unknown user, no SCRAM secret)
- * or SASL_TEMPFAIL with a reason in err. */
+ * or SASL_TEMPFAIL with a reason in err.  check_password may also answer
+ * SASL_PENDING: it started a check that finishes later (password hashing
+ * in a worker thread); it must copy the password, which is wiped when it
+ * returns, and may set user_r now (it is kept).  The machine then waits
+ * for sasl_server_resume. */
 struct sasl_backend {
 	enum sasl_result (*check_password)(void *ctx, const char *authcid, const char *password,
 					   struct buf *user_r, struct err *err);
@@ -90,6 +96,17 @@ enum sasl_result sasl_server_start(struct sasl_server *s, const char *initial,
  * after SASL_OK or SASL_FAIL fail with SASL_E_MALFORMED. */
 enum sasl_result sasl_server_step(struct sasl_server *s, const char *response,
 				  struct buf *challenge_r, struct err *err);
+/* sasl_server_resume - the answer of a check_password that said
+ * SASL_PENDING: r is SASL_OK, SASL_FAIL or SASL_TEMPFAIL with err holding
+ * the backend's reason (may be empty).  Returns what the step that went
+ * pending would have returned: SASL_OK, or SASL_FAIL / SASL_TEMPFAIL with
+ * err.  Without a pending check (or after a step meanwhile, which fails
+ * the exchange) it is SASL_FAIL with SASL_E_MALFORMED. */
+enum sasl_result sasl_server_resume(struct sasl_server *s, enum sasl_result r,
+				    struct buf *challenge_r, struct err *err);
+/* sasl_server_pending - a check_password answer is awaited. */
+bool sasl_server_pending(const struct sasl_server *s);
+
 /* sasl_server_authcid - the user name the client gave, once known (for
  * logs; NULL before). */
 const char *sasl_server_authcid(const struct sasl_server *s);

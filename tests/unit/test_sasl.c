@@ -257,6 +257,87 @@ static void test_login(void **state)
 	buf_deinit(&ch);
 }
 
+/* A backend that hashes "elsewhere": it keeps a copy and says PENDING. */
+struct async_db {
+	char password[64];
+	int calls;
+};
+
+static enum sasl_result async_check(void *ctx, const char *authcid, const char *password,
+				    struct buf *user_r, struct err *err)
+{
+	struct async_db *a = ctx;
+
+	a->calls++;
+	snprintf(a->password, sizeof(a->password), "%s", password);
+	buf_sets(user_r, "user@example.test");
+	return SASL_PENDING;
+}
+
+static void test_pending_check(void **state)
+{
+	struct async_db a = {"", 0};
+	const struct sasl_backend be = {async_check, fake_secret, &a};
+	struct buf ch = BUF_INIT;
+	struct err err;
+	struct sasl_server *s = sasl_server_new("PLAIN", &be, &err);
+
+	/* PLAIN goes pending; the backend's answer finishes it */
+	assert_false(sasl_server_pending(s));
+	assert_int_equal(sasl_server_start(s, "AHVzZXIAcGVuY2ls", &ch, &err), SASL_PENDING);
+	assert_true(sasl_server_pending(s));
+	assert_string_equal(a.password, "pencil");
+	assert_null(sasl_server_user(s));
+	err_clear(&err);
+	assert_int_equal(sasl_server_resume(s, SASL_OK, &ch, &err), SASL_OK);
+	assert_false(sasl_server_pending(s));
+	assert_string_equal(sasl_server_user(s), "user@example.test");
+	/* a second answer is refused */
+	assert_int_equal(sasl_server_resume(s, SASL_OK, &ch, &err), SASL_FAIL);
+	assert_int_equal(err.code, SASL_E_MALFORMED);
+	sasl_server_free(&s);
+
+	/* LOGIN: pending after the password, a failure comes back as one */
+	s = sasl_server_new("LOGIN", &be, &err);
+	assert_int_equal(sasl_server_start(s, "dXNlcg==", &ch, &err), SASL_CONTINUE);
+	assert_int_equal(sasl_server_resume(s, SASL_OK, &ch, &err), SASL_FAIL);
+	sasl_server_free(&s);
+	s = sasl_server_new("LOGIN", &be, &err);
+	assert_int_equal(sasl_server_start(s, "dXNlcg==", &ch, &err), SASL_CONTINUE);
+	assert_int_equal(sasl_server_step(s, "d3Jvbmc=", &ch, &err), SASL_PENDING);
+	err_clear(&err);
+	assert_int_equal(sasl_server_resume(s, SASL_FAIL, &ch, &err), SASL_FAIL);
+	assert_int_equal(err.code, SASL_E_CREDENTIALS);
+	assert_string_equal(err.msg, "authentication failed");
+	assert_null(sasl_server_user(s));
+	sasl_server_free(&s);
+
+	/* a temporary failure keeps its reason */
+	s = sasl_server_new("PLAIN", &be, &err);
+	assert_int_equal(sasl_server_start(s, "AHVzZXIAcGVuY2ls", &ch, &err), SASL_PENDING);
+	err_set(&err, "table down");
+	assert_int_equal(sasl_server_resume(s, SASL_TEMPFAIL, &ch, &err), SASL_TEMPFAIL);
+	assert_string_equal(err.msg, "table down");
+	assert_null(sasl_server_user(s));
+	sasl_server_free(&s);
+
+	/* a response while pending fails the exchange; the late answer too */
+	s = sasl_server_new("PLAIN", &be, &err);
+	assert_int_equal(sasl_server_start(s, NULL, &ch, &err), SASL_CONTINUE);
+	assert_int_equal(sasl_server_step(s, "AHVzZXIAcGVuY2ls", &ch, &err), SASL_PENDING);
+	assert_int_equal(sasl_server_step(s, "AHVzZXIAcGVuY2ls", &ch, &err), SASL_FAIL);
+	assert_int_equal(err.code, SASL_E_MALFORMED);
+	assert_int_equal(sasl_server_resume(s, SASL_OK, &ch, &err), SASL_FAIL);
+	assert_null(sasl_server_user(s));
+	sasl_server_free(&s);
+	/* freeing a pending machine is fine */
+	s = sasl_server_new("PLAIN", &be, &err);
+	assert_int_equal(sasl_server_start(s, "AHVzZXIAcGVuY2ls", &ch, &err), SASL_PENDING);
+	sasl_server_free(&s);
+	assert_int_equal(a.calls, 5);
+	buf_deinit(&ch);
+}
+
 static void test_unknown_mech(void **state)
 {
 	struct err err;
@@ -590,6 +671,7 @@ int main(void)
 		cmocka_unit_test_setup(test_scram_bad_final, reset),
 		cmocka_unit_test_setup(test_scram_secret_format, reset),
 		cmocka_unit_test_setup(test_fed_prefixes, reset),
+		cmocka_unit_test_setup(test_pending_check, reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
