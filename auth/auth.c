@@ -231,8 +231,8 @@ static void pass_answer(struct auth_conn *ac, uint32_t reqid, const char *servic
 			 err->msg);
 		reply_fail(ac, reqid, NULL, true, "user database unavailable", 0);
 	} else {
-		unsigned long delay =
-			auth_guard_fail(st.guard, client, canon[0] != '\0' ? canon : NULL, time(NULL));
+		unsigned long delay = auth_guard_fail(st.guard, client,
+						      canon[0] != '\0' ? canon : NULL, time(NULL));
 		log_info("%s authentication failed: user=<%s>, client=%s, method=password", service,
 			 canon[0] != '\0' ? canon : user, client);
 		reply_fail(ac, reqid, NULL, false, "authentication failed", delay);
@@ -399,8 +399,8 @@ static enum sasl_result be_check(void *ctx, const char *authcid, const char *pas
 	buf_sets(user_r, buf_cstr(&s->canon));
 	r = auth_users_hash(st.users, buf_cstr(&s->canon), &hash, &s->known, err);
 	if (r == SASL_OK)
-		s->job = auth_workers_verify(st.workers, password, buf_cstr(&hash), sess_checked,
-					     s);
+		s->job =
+			auth_workers_verify(st.workers, password, buf_cstr(&hash), sess_checked, s);
 	if (hash.data != NULL)
 		explicit_bzero(hash.data, hash.cap);
 	buf_deinit(&hash);

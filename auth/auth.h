@@ -141,8 +141,8 @@ void auth_workers_free(struct auth_workers **wp);
  * copies wiped after use); cb(match, arg) runs later from the loop,
  * never inside this call.  The job handle is valid until cb runs or the
  * job is cancelled. */
-struct auth_job *auth_workers_verify(struct auth_workers *w, const char *password,
-				     const char *hash, auth_verify_cb *cb, void *arg);
+struct auth_job *auth_workers_verify(struct auth_workers *w, const char *password, const char *hash,
+				     auth_verify_cb *cb, void *arg);
 /* auth_workers_cancel - the asker went away: cb will not run (a job no
  * worker has started is dropped at once). */
 void auth_workers_cancel(struct auth_workers *w, struct auth_job *job);

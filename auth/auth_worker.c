@@ -179,8 +179,8 @@ void auth_workers_free(struct auth_workers **wp)
 	*wp = NULL;
 }
 
-struct auth_job *auth_workers_verify(struct auth_workers *w, const char *password,
-				     const char *hash, auth_verify_cb *cb, void *arg)
+struct auth_job *auth_workers_verify(struct auth_workers *w, const char *password, const char *hash,
+				     auth_verify_cb *cb, void *arg)
 {
 	struct auth_job *j = xcalloc(1, sizeof(*j));
 

@@ -43,23 +43,23 @@ struct loop_conn {
 	struct bufferevent *bev;
 	struct loop_conn_cb cb;
 	void *arg;
-	struct event *kick;          /* runs dispatch or a close from the loop */
-	struct buf line;             /* the line handed to on_line */
-	struct evbuffer *held;       /* writes made while STARTTLS waits */
+	struct event *kick;    /* runs dispatch or a close from the loop */
+	struct buf line;       /* the line handed to on_line */
+	struct evbuffer *held; /* writes made while STARTTLS waits */
 	size_t max_line;
 	size_t discarded;
 	unsigned int timeout_ms;
-	size_t drain_low;            /* loop_conn_set_drain */
+	size_t drain_low; /* loop_conn_set_drain */
 	loop_drain_cb *on_drain;
 	void *drain_arg;
-	bool drain_wait;             /* the queue grew past drain_low */
+	bool drain_wait; /* the queue grew past drain_low */
 	bool raw;
 	bool paused;
-	bool discarding;             /* inside an over-long line */
-	bool eof;                    /* the peer closed; deliver what is left */
-	bool tls;                    /* bev is a TLS bufferevent */
+	bool discarding; /* inside an over-long line */
+	bool eof;	 /* the peer closed; deliver what is left */
+	bool tls;	 /* bev is a TLS bufferevent */
 	bool tls_done;
-	bool tls_pending;            /* STARTTLS waits for plain output to drain */
+	bool tls_pending; /* STARTTLS waits for plain output to drain */
 	bool tls_client;
 	SSL *pending_ssl;
 	bool closing;
@@ -83,7 +83,7 @@ static void conn_destroy(struct loop_conn *c)
 		bufferevent_free(c->bev);
 	}
 	if (!c->tls)
-		close(c->fd);   /* a TLS bufferevent closes it (BEV_OPT_CLOSE_ON_FREE) */
+		close(c->fd); /* a TLS bufferevent closes it (BEV_OPT_CLOSE_ON_FREE) */
 	if (c->pending_ssl != NULL)
 		SSL_free(c->pending_ssl);
 	event_free(c->kick);
@@ -119,7 +119,7 @@ static void conn_end(struct loop_conn *c, enum loop_close why, const char *detai
 /* schedule - run kick_cb from the loop soon. */
 static void schedule(struct loop_conn *c)
 {
-	static const struct timeval zero = { 0, 0 };
+	static const struct timeval zero = {0, 0};
 
 	if (!c->ended)
 		event_add(c->kick, &zero);
@@ -128,7 +128,7 @@ static void schedule(struct loop_conn *c)
 /* apply_limits - watermark and timeouts on the current bufferevent. */
 static void apply_limits(struct loop_conn *c)
 {
-	struct timeval tv = { c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000 };
+	struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
 	size_t high = c->max_line * 2 + 2;
 
 	bufferevent_setwatermark(c->bev, EV_READ, 0, high < READ_HIGH_MIN ? READ_HIGH_MIN : high);
@@ -265,8 +265,8 @@ static void switch_to_tls(struct loop_conn *c)
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	bev = bufferevent_openssl_socket_new(c->base, c->fd, ssl,
-					     c->tls_client ? BUFFEREVENT_SSL_CONNECTING :
-					     BUFFEREVENT_SSL_ACCEPTING,
+					     c->tls_client ? BUFFEREVENT_SSL_CONNECTING
+							   : BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL)
 		log_fatal("loop: bufferevent_openssl_socket_new failed");
@@ -373,9 +373,9 @@ struct loop_conn *loop_conn_new(struct event_base *base, int fd, SSL_CTX *tls_ct
 		SSL *ssl = SSL_new(tls_ctx);
 
 		if (ssl != NULL)
-			bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-							     BEV_OPT_CLOSE_ON_FREE |
-							     BEV_OPT_DEFER_CALLBACKS);
+			bev = bufferevent_openssl_socket_new(
+				base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+				BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		else
 			log_warn("loop: SSL_new failed: %s", ssl_error_text(ERR_get_error()).s);
 		if (ssl != NULL && bev == NULL)
@@ -502,8 +502,7 @@ void loop_conn_printf(struct loop_conn *c, const char *fmt, ...)
 
 size_t loop_conn_pending(const struct loop_conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
-	       evbuffer_get_length(c->held);
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) + evbuffer_get_length(c->held);
 }
 
 void loop_conn_close_after_write(struct loop_conn *c)
@@ -514,7 +513,7 @@ void loop_conn_close_after_write(struct loop_conn *c)
 	c->close_why = LOOP_CLOSE_DONE;
 	bufferevent_disable(c->bev, EV_READ);
 	if (c->tls_pending)
-		return;      /* the switch writes what is held; write_cb closes */
+		return; /* the switch writes what is held; write_cb closes */
 	bufferevent_enable(c->bev, EV_WRITE);
 	schedule(c);
 }
@@ -556,8 +555,7 @@ int loop_conn_starttls(struct loop_conn *c, SSL_CTX *ctx, struct err *err)
 	return starttls(c, ctx, NULL, false, err);
 }
 
-int loop_conn_starttls_client(struct loop_conn *c, SSL_CTX *ctx, const char *sni,
-			      struct err *err)
+int loop_conn_starttls_client(struct loop_conn *c, SSL_CTX *ctx, const char *sni, struct err *err)
 {
 	return starttls(c, ctx, sni, true, err);
 }
@@ -614,7 +612,7 @@ struct loop_timer *loop_timer_new(struct event_base *base, loop_timer_cb *cb, vo
 
 void loop_timer_add(struct loop_timer *t, unsigned long msec)
 {
-	struct timeval tv = { (time_t)(msec / 1000), (suseconds_t)(msec % 1000) * 1000 };
+	struct timeval tv = {(time_t)(msec / 1000), (suseconds_t)(msec % 1000) * 1000};
 
 	evtimer_add(t->ev, &tv);
 }
@@ -651,8 +649,7 @@ static void signal_fire(evutil_socket_t signo, short what, void *arg)
 	s->cb((int)signo, s->arg);
 }
 
-struct loop_signal *loop_signal(struct event_base *base, int signo, loop_signal_cb *cb,
-				void *arg)
+struct loop_signal *loop_signal(struct event_base *base, int signo, loop_signal_cb *cb, void *arg)
 {
 	struct loop_signal *s = xcalloc(1, sizeof(*s));
 

@@ -32,17 +32,18 @@ struct evbuffer;
 #define LOOP_LINE_MAX_DEFAULT 2048
 
 /* Line flags handed to on_line. */
-#define LOOP_LINE_TOO_LONG 0x1   /* longer than max_line: line holds its first
-				  * max_line bytes, the rest was discarded */
-#define LOOP_LINE_BARE_LF 0x2    /* ended in LF without CR */
+#define LOOP_LINE_TOO_LONG                                                                         \
+	0x1		      /* longer than max_line: line holds its first                        \
+			       * max_line bytes, the rest was discarded */
+#define LOOP_LINE_BARE_LF 0x2 /* ended in LF without CR */
 
 /* Why a connection ended. */
 enum loop_close {
-	LOOP_CLOSE_EOF,       /* the peer closed (after buffered lines were read) */
-	LOOP_CLOSE_ERROR,     /* a socket error */
-	LOOP_CLOSE_TIMEOUT,   /* no input (or no write progress) for the timeout */
-	LOOP_CLOSE_TLS,       /* TLS handshake or record error */
-	LOOP_CLOSE_DONE,      /* loop_conn_close_after_write finished */
+	LOOP_CLOSE_EOF,	    /* the peer closed (after buffered lines were read) */
+	LOOP_CLOSE_ERROR,   /* a socket error */
+	LOOP_CLOSE_TIMEOUT, /* no input (or no write progress) for the timeout */
+	LOOP_CLOSE_TLS,	    /* TLS handshake or record error */
+	LOOP_CLOSE_DONE,    /* loop_conn_close_after_write finished */
 };
 
 struct loop_conn;
@@ -51,8 +52,7 @@ struct loop_conn_cb {
 	/* on_line - one line in line mode, without its CRLF or LF; line is
 	 * NUL-terminated but may hold NULs (len counts them); flags are
 	 * LOOP_LINE_*.  Valid during the call only. */
-	void (*on_line)(struct loop_conn *conn, const char *line, size_t len, int flags,
-			void *arg);
+	void (*on_line)(struct loop_conn *conn, const char *line, size_t len, int flags, void *arg);
 	/* on_data - raw mode: input is waiting in in; take what is needed with
 	 * evbuffer_remove/evbuffer_drain.  Called again when more arrives;
 	 * leaving it all there waits for more. */
@@ -127,8 +127,7 @@ void loop_conn_close_after_write(struct loop_conn *conn);
  * What was written before (the "220 Ready to start TLS") is sent in plain
  * text first; the handshake starts after it, and writes made meanwhile go
  * out encrypted.  -1 with err if conn is already TLS or ctx unusable. */
-int loop_conn_starttls(struct loop_conn *conn, SSL_CTX *ctx, struct err *err)
-	ATTR_WARN_UNUSED;
+int loop_conn_starttls(struct loop_conn *conn, SSL_CTX *ctx, struct err *err) ATTR_WARN_UNUSED;
 /* loop_conn_starttls_client - the same for the client side (smtp); sni,
  * if not NULL, is sent as the server name.  loop_conn_ssl then gives the
  * SSL for verification settings before the handshake runs. */
@@ -161,8 +160,7 @@ void loop_timer_free(struct loop_timer **timerp);
 struct loop_signal;
 typedef void loop_signal_cb(int signo, void *arg);
 /* loop_signal - call cb on every signo until loop_signal_free. */
-struct loop_signal *loop_signal(struct event_base *base, int signo, loop_signal_cb *cb,
-				void *arg);
+struct loop_signal *loop_signal(struct event_base *base, int signo, loop_signal_cb *cb, void *arg);
 /* loop_signal_free - stop handling; accepts NULL, sets *sigp NULL. */
 void loop_signal_free(struct loop_signal **sigp);
 

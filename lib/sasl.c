@@ -680,7 +680,8 @@ static enum sasl_result dispatch(struct sasl_server *s, struct buf *challenge_r,
 		s->ok = true;
 		return SASL_OK;
 	case ST_PENDING:
-		return err_set_code(err, SASL_E_MALFORMED, "response while the password is checked"),
+		return err_set_code(err, SASL_E_MALFORMED,
+				    "response while the password is checked"),
 		       SASL_FAIL;
 	default:
 		return err_set_code(err, SASL_E_MALFORMED, "authentication already finished"),

@@ -20,7 +20,6 @@
 #include <inttypes.h>
 #include <unistd.h>
 
-
 #include "buf.h"
 #include "err.h"
 #include "log.h"

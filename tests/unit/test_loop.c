@@ -40,15 +40,15 @@ struct seen {
 	int flags[16];
 	size_t lens[16];
 	int n;
-	struct buf data;        /* raw bytes taken in raw mode */
-	size_t raw_want;        /* raw bytes still expected */
+	struct buf data; /* raw bytes taken in raw mode */
+	size_t raw_want; /* raw bytes still expected */
 	bool closed;
 	enum loop_close why;
 	bool tls_up;
-	size_t discarded;       /* loop_conn_discarded when TLS came up */
-	SSL_CTX *starttls_ctx;  /* "STARTTLS" upgrades with this */
-	bool echo;              /* answer each line with "250 got LINE" */
-	bool pause_first;       /* pause after the first line */
+	size_t discarded;      /* loop_conn_discarded when TLS came up */
+	SSL_CTX *starttls_ctx; /* "STARTTLS" upgrades with this */
+	bool echo;	       /* answer each line with "250 got LINE" */
+	bool pause_first;      /* pause after the first line */
 };
 
 static void on_line(struct loop_conn *conn, const char *line, size_t len, int flags, void *arg)
@@ -110,7 +110,7 @@ static void on_close(struct loop_conn *conn, enum loop_close why, const char *de
 	s->conn = NULL;
 }
 
-static const struct loop_conn_cb test_cb = { on_line, on_data, on_tls, on_close };
+static const struct loop_conn_cb test_cb = {on_line, on_data, on_tls, on_close};
 
 static int64_t mono_ms(void)
 {
@@ -151,7 +151,7 @@ static void put(int fd, const char *text)
 static void test_lines(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct seen s = { 0 };
+	struct seen s = {0};
 	int peer;
 
 	serve(base, &s, NULL, &peer);
@@ -191,14 +191,14 @@ static void test_lines(void **state)
 static void test_long_lines(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct seen s = { 0 };
+	struct seen s = {0};
 	char chunk[4096];
 	int peer;
 
 	serve(base, &s, NULL, &peer);
 	loop_conn_set_max_line(s.conn, 16);
-	put(peer, "0123456789abcdef\r\n");                       /* exactly 16 */
-	put(peer, "0123456789abcdefX\r\n");                      /* 17 */
+	put(peer, "0123456789abcdef\r\n");  /* exactly 16 */
+	put(peer, "0123456789abcdefX\r\n"); /* 17 */
 	put(peer, "ok\r\n");
 	spin(base, NULL, 20);
 	assert_int_equal(s.n, 3);
@@ -231,7 +231,7 @@ static void test_long_lines(void **state)
 static void test_raw_and_pause(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct seen s = { .pause_first = true };
+	struct seen s = {.pause_first = true};
 	int peer;
 
 	serve(base, &s, NULL, &peer);
@@ -256,7 +256,7 @@ static void test_raw_and_pause(void **state)
 static void test_write_then_close(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct seen s = { .echo = true };
+	struct seen s = {.echo = true};
 	char got[64];
 	ssize_t n, total = 0;
 	int peer;
@@ -266,7 +266,7 @@ static void test_write_then_close(void **state)
 	spin(base, &s.closed, 500);
 	assert_true(s.closed);
 	assert_int_equal(s.why, LOOP_CLOSE_DONE);
-	assert_int_equal(s.n, 2);   /* nothing after QUIT is read */
+	assert_int_equal(s.n, 2); /* nothing after QUIT is read */
 	while ((n = read(peer, got + total, sizeof(got) - 1 - (size_t)total)) > 0)
 		total += n;
 	got[total] = '\0';
@@ -279,7 +279,7 @@ static void test_write_then_close(void **state)
 static void test_timeouts(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct seen s = { 0 };
+	struct seen s = {0};
 	int64_t t0;
 	int peer;
 
@@ -315,8 +315,8 @@ static SSL_CTX *server_ctx(void)
 	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
 	X509_set_pubkey(x, key);
 	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
-				   -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
+				   -1, 0);
 	X509_set_issuer_name(x, name);
 	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 	assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
@@ -387,8 +387,8 @@ static void run_tls(bool starttls)
 {
 	struct event_base *base = event_base_new();
 	SSL_CTX *ctx = server_ctx();
-	struct seen s = { .echo = true };
-	struct client cl = { .starttls = starttls };
+	struct seen s = {.echo = true};
+	struct client cl = {.starttls = starttls};
 	pthread_t th;
 
 	if (starttls)
@@ -433,7 +433,7 @@ static void test_starttls_discard_count(void **state)
 {
 	struct event_base *base = event_base_new();
 	SSL_CTX *ctx = server_ctx();
-	struct seen s = { .starttls_ctx = ctx };
+	struct seen s = {.starttls_ctx = ctx};
 	struct err err;
 	int peer;
 
@@ -459,7 +459,7 @@ static void test_starttls_discard_count(void **state)
 static void test_feed(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct seen s = { .pause_first = true };
+	struct seen s = {.pause_first = true};
 	int peer;
 
 	serve(base, &s, NULL, &peer);
@@ -510,7 +510,7 @@ static size_t read_some(int peer)
 {
 	char tmp[65536];
 	size_t total = 0;
-	struct pollfd pfd = { peer, POLLIN, 0 };
+	struct pollfd pfd = {peer, POLLIN, 0};
 	ssize_t n;
 
 	while (poll(&pfd, 1, 0) == 1 && (n = read(peer, tmp, sizeof(tmp))) > 0)
@@ -521,8 +521,8 @@ static size_t read_some(int peer)
 static void test_drain(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct seen s = { 0 };
-	struct drained d = { 0 };
+	struct seen s = {0};
+	struct drained d = {0};
 	size_t big = 1024 * 1024, got = 0;
 	char *blob = calloc(1, big);
 	int64_t end;
@@ -651,16 +651,17 @@ static void test_timers_signals(void **state)
 
 static void test_addr_format(void **state)
 {
-	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(25) };
-	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(587) };
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(25)};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(587)};
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
 	struct buf host = BUF_INIT;
 	unsigned int port = 9;
 	struct err err;
 	int sv[2];
 
 	inet_pton(AF_INET, "192.0.2.1", &in.sin_addr);
-	assert_int_equal(loop_addr_format((struct sockaddr *)&in, sizeof(in), &host, &port, &err), 0);
+	assert_int_equal(loop_addr_format((struct sockaddr *)&in, sizeof(in), &host, &port, &err),
+			 0);
 	assert_string_equal(buf_cstr(&host), "192.0.2.1");
 	assert_int_equal(port, 25);
 	inet_pton(AF_INET6, "::1", &in6.sin6_addr);
@@ -672,7 +673,8 @@ static void test_addr_format(void **state)
 	assert_int_equal(loop_addr_format((struct sockaddr *)&in6, sizeof(in6), &host, NULL, &err),
 			 0);
 	assert_string_equal(buf_cstr(&host), "198.51.100.7");
-	assert_int_equal(loop_addr_format((struct sockaddr *)&un, sizeof(un), &host, &port, &err), 0);
+	assert_int_equal(loop_addr_format((struct sockaddr *)&un, sizeof(un), &host, &port, &err),
+			 0);
 	assert_string_equal(buf_cstr(&host), "unix");
 	assert_int_equal(port, 0);
 	assert_int_equal(loop_addr_format((struct sockaddr *)&in, 4, &host, &port, &err), -1);
