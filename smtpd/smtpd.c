@@ -4,7 +4,8 @@
  * Touches:  main.cf (through server.h), the tables named there (through
  *           lib/resolve and lib/tbl), the TLS certificate and key (through
  *           smtpd_tls.c), the auth service's socket (lib/auth_client), the
- *           client sockets handed over by master.
+ *           client sockets handed over by master; the commit threads
+ *           (lib/workq, smtpd_commit_threads) that smtpd_queue.c uses.
  * Security: runs as mail_owner (server_main drops privileges first); every
  *           byte from a client is untrusted and bounded (docs/smtpd.md).
  * Errors:   bad settings are fatal at start (master backs off); a client's
@@ -26,6 +27,7 @@
 #include "smtpd.h"
 #include "str.h"
 #include "tbl.h"
+#include "workq.h"
 #include "xmem.h"
 
 /* CLIENT_BUCKETS - hash buckets of the per-client session counts. */
@@ -184,6 +186,7 @@ static int smtpd_init(struct server_ctx *ctx)
 	struct cfg *cfg = ctx->cfg;
 	const char *bare = cfg_get(cfg, "smtpd_forbid_bare_newline");
 	struct err err;
+	unsigned int threads;
 	long size;
 
 	conf.cfg = cfg;
@@ -229,6 +232,10 @@ static int smtpd_init(struct server_ctx *ctx)
 	}
 	if (tls_auth_init(ctx) < 0)
 		return -1;
+	threads = get_uint(cfg, "smtpd_commit_threads");
+	if (threads > WORKQ_MAX_THREADS)
+		log_fatal("smtpd_commit_threads = %u: at most %d", threads, WORKQ_MAX_THREADS);
+	conf.commit_wq = workq_new(ctx->base, threads);
 	server_set_session_limit(get_uint(cfg, "smtpd_max_sessions"));
 	return 0;
 }
@@ -274,7 +281,8 @@ static void smtpd_stop(struct server_ctx *ctx)
 {
 	/* Nothing to do: as with Postfix, a reload never cuts a session.  The
 	 * skeleton has closed the listeners; each session runs until QUIT or
-	 * $smtpd_timeout, and the process exits with the last one. */
+	 * $smtpd_timeout, and the process exits with the last one (a session
+	 * with a commit in flight ends only when the commit is over). */
 	log_debug("graceful stop: %u session(s) will finish", server_sessions());
 }
 

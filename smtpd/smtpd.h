@@ -36,6 +36,8 @@ struct netmatch;
 struct tls_server;
 struct auth_client;
 struct tbl;
+struct workq;
+struct smtpd_commit;
 
 /* smtpd_tls_security_level */
 enum smtpd_tls_level {
@@ -77,6 +79,8 @@ struct smtpd_conf {
 	struct auth_client *auth;	/* NULL unless sasl_enable */
 	struct tbl **sender_maps;	/* smtpd_sender_login_maps */
 	size_t n_sender_maps;
+	/* the queue-file commits (smtpd_queue.c): smtpd_commit_threads */
+	struct workq *commit_wq;
 };
 
 /* Where an AUTH exchange is. */
@@ -136,6 +140,9 @@ struct smtpd_session {
 	/* content */
 	enum smtpd_phase phase;
 	struct qreceive *q; /* the queue file, once content begins */
+	struct smtpd_commit *commit; /* a queue file being committed on a
+				      * commit thread: input paused, no timer,
+				      * the reply owed (smtpd_content_committed) */
 	bool data_open;	    /* data reader initialised */
 	struct smtpd_data data;
 	struct buf msgid;
@@ -195,6 +202,10 @@ void smtpd_session_resume(struct smtpd_session *s);
 /* smtpd_session_reset - forget everything the client said: HELO, the
  * transaction, authentication (after STARTTLS, RFC 3207 4.2). */
 void smtpd_session_reset(struct smtpd_session *s);
+/* smtpd_session_free - free a session whose connection is gone (s->conn
+ * NULL): on_close leaves that to the commit's completion while a commit
+ * is in flight. */
+void smtpd_session_free(struct smtpd_session *s);
 
 /* ---- smtpd_tls.c ---- */
 
@@ -237,6 +248,12 @@ void smtpd_content_bdat(struct smtpd_session *s);
 void smtpd_content_input(struct smtpd_session *s, struct evbuffer *in);
 /* smtpd_content_abort - drop content state (RSET, disconnect). */
 void smtpd_content_abort(struct smtpd_session *s);
+/* smtpd_content_committed - loop thread, the commit of s's message (qid,
+ * counted for verb) is over: error NULL when the file and active/ are on
+ * disk (250), else the reason (451 4.3.0).  Input flows again; a session
+ * whose client left meanwhile (s->conn NULL) is freed. */
+void smtpd_content_committed(struct smtpd_session *s, enum smtpd_verb verb, const char *qid,
+			     const char *error);
 
 /* ---- smtpd_queue.c ---- */
 
@@ -245,9 +262,13 @@ void smtpd_content_abort(struct smtpd_session *s);
 int smtpd_queue_begin(struct smtpd_session *s, struct err *err) ATTR_WARN_UNUSED;
 /* smtpd_queue_sink - the smtpd_data sink writing into s->q. */
 extern const struct smtpd_data_sink smtpd_queue_sink;
-/* smtpd_queue_commit - finish the file, fsync it and its directory; 0 or
- * -1 with err (the file is removed). */
-int smtpd_queue_commit(struct smtpd_session *s, struct err *err) ATTR_WARN_UNUSED;
+/* smtpd_queue_commit - hand the message to a commit thread: the END
+ * record, fsync, rename to active/, fsync of active/ run there, and
+ * smtpd_content_committed(s, verb, ...) runs on the loop thread after.
+ * s->q is taken over and s->commit set meanwhile.  -1 with err when
+ * there is no queue file (nothing started). */
+int smtpd_queue_commit(struct smtpd_session *s, enum smtpd_verb verb, struct err *err)
+	ATTR_WARN_UNUSED;
 /* smtpd_queue_fix_reset - drop held content and the header flags. */
 void smtpd_queue_fix_reset(struct smtpd_session *s);
 /* smtpd_queue_id - the queue ID, "NOQUEUE" before the file exists. */

@@ -2,9 +2,12 @@
  * smtpd_content.c - DATA and BDAT (RFC 3030 CHUNKING): the commands, the
  *           raw-mode input that streams the content through smtpd_data.c
  *           into the queue file as it arrives, and the final reply, sent
- *           only after the queue file and its directory are on disk.
+ *           only after the queue file and its directory are on disk: the
+ *           commit runs on a commit thread while the session reads
+ *           nothing (smtpd_queue.c), and the reply follows its completion.
  * Touches:  the client connection's input buffer (read in place with
- *           evbuffer_peek, no copy); the queue file through smtpd_queue.c.
+ *           evbuffer_peek, no copy); the queue file through smtpd_queue.c;
+ *           qmgr's socket (qreceive_notify_async) after a 250.
  * Input:    untrusted content of any size; memory stays bounded (lib/loop
  *           stops reading at its high-water mark; nothing is kept whole).
  * Security: the end of DATA is CR LF . CR LF only (smtpd_data.c): SMTP
@@ -74,8 +77,9 @@ static int open_message(struct smtpd_session *s, int flags)
 	return 0;
 }
 
-/* finish_message - the content is all in: refuse it or queue it, reply,
- * end the transaction.  verb is DATA or BDAT for the counters. */
+/* finish_message - the content is all in: refuse it, or hand it to a
+ * commit thread (input paused until smtpd_content_committed); end the
+ * transaction.  verb is DATA or BDAT for the counters. */
 static void finish_message(struct smtpd_session *s, enum smtpd_verb verb)
 {
 	const char *verb_name = smtpd_verb_name(verb);
@@ -93,9 +97,34 @@ static void finish_message(struct smtpd_session *s, enum smtpd_verb verb)
 
 		smtpd_log_reject(s, qid, verb_name, r, NULL);
 		smtpd_reply_error(s, "%s", r);
-	} else if (smtpd_queue_commit(s, &err) < 0) {
+	} else if (smtpd_queue_commit(s, verb, &err) < 0) {
 		log_error("%s: cannot queue the message from %s[%s]: %s", qid, s->name, s->addr,
 			  err.msg);
+		smtpd_reply_error(s, "451 4.3.0 Error: queue file write error");
+	} else {
+		/* no command is read (pipelined ones stay buffered) and no
+		 * timer runs until the reply is sent */
+		loop_conn_pause(s->conn, true);
+		loop_timer_del(s->idle);
+	}
+	smtpd_txn_reset(s);
+}
+
+void smtpd_content_committed(struct smtpd_session *s, enum smtpd_verb verb, const char *qid,
+			     const char *error)
+{
+	if (error != NULL)
+		log_error("%s: cannot queue the message from %s[%s]: %s", qid, s->name, s->addr,
+			  error);
+	if (s->conn == NULL) {
+		/* the client left meanwhile: the message stays (a 250 never
+		 * sent makes it send again: a duplicate at worst) */
+		if (error == NULL)
+			qreceive_notify_async(s->conf->base, s->conf->cfg, qid);
+		smtpd_session_free(s);
+		return;
+	}
+	if (error != NULL) {
 		smtpd_reply_error(s, "451 4.3.0 Error: queue file write error");
 	} else {
 		/* qmgr logs "from=<...>, size=N, nrcpt=N (queue active)" as
@@ -104,7 +133,8 @@ static void finish_message(struct smtpd_session *s, enum smtpd_verb verb)
 		qreceive_notify_async(s->conf->base, s->conf->cfg, qid);
 		s->ok[verb]++;
 	}
-	smtpd_txn_reset(s);
+	smtpd_touch(s);
+	smtpd_session_resume(s);
 }
 
 void smtpd_content_data(struct smtpd_session *s)

@@ -5,11 +5,14 @@
  *           HELO and protocol), a Received: header in Postfix's shape
  *           (with the TLS cipher and the authenticated user; the client
  *           hidden when smtpd_hide_client_address says so), then the
- *           content as it arrives, and the commit.  Mail from an
+ *           content as it arrives, and the commit, which runs on a
+ *           commit thread (lib/workq) so that the fsyncs of one message
+ *           never stall the other sessions of the process.  Mail from an
  *           authenticated client gets Postfix cleanup's local fix-ups: a
  *           missing Date: and Message-ID: are added at the end of the
  *           header section (its content is held until that end is known).
- * Touches:  $queue_directory/incoming and active (through qreceive).
+ * Touches:  $queue_directory/incoming and active (through qreceive);
+ *           the commit thread touches only its struct smtpd_commit.
  * Input:    parsed, canonical envelope fields (no control bytes: checked
  *           by smtpd_cmd.c, and ENVID/ORCPT again by the session) and the
  *           content from smtpd_data.c in CR LF form; stored with LF line
@@ -17,7 +20,7 @@
  * Security: nothing from the client reaches a file name; held content is
  *           bounded by SMTPD_FIX_HOLD_MAX (past it, no fix-ups).
  * Errors:   write errors are sticky in the qfile writer and reported by
- *           smtpd_queue_commit; the caller replies 451 4.3.0.
+ *           the commit; smtpd_content_committed replies 451 4.3.0.
  * See:      lib/qreceive.h, lib/qfile.h, docs/queue-format.md.
  */
 #include "sys.h"
@@ -28,9 +31,12 @@
 #include "err.h"
 #include "log.h"
 #include "qfile.h"
+#include "qid.h"
 #include "qreceive.h"
 #include "smtpd.h"
 #include "str.h"
+#include "workq.h"
+#include "xmem.h"
 
 /* SMTPD_FIX_HOLD_MAX - most content held while looking for the end of the
  * header section of an authenticated client's message. */
@@ -233,16 +239,53 @@ int smtpd_queue_begin(struct smtpd_session *s, struct err *err)
 	return 0;
 }
 
-int smtpd_queue_commit(struct smtpd_session *s, struct err *err)
-{
+/* struct smtpd_commit - one message on its way to active/: the commit
+ * thread owns q, rc and err until commit_done runs on the loop thread. */
+struct smtpd_commit {
+	struct smtpd_session *s;
+	struct qreceive *q;
+	enum smtpd_verb verb;
+	char qid[QID_SIZE];
 	int rc;
+	struct err err;
+};
+
+/* commit_work - commit thread: END record, fsync, rename, fsync active/
+ * (the blocking part; touches nothing but the job). */
+static void commit_work(void *arg)
+{
+	struct smtpd_commit *c = arg;
+
+	c->rc = qreceive_commit(c->q, &c->err);
+}
+
+/* commit_done - loop thread: the reply, then the job is gone. */
+static void commit_done(void *arg)
+{
+	struct smtpd_commit *c = arg;
+	struct smtpd_session *s = c->s;
+
+	s->commit = NULL;
+	qreceive_free(&c->q); /* a failed commit has removed the file already */
+	smtpd_content_committed(s, c->verb, c->qid, c->rc == 0 ? NULL : c->err.msg);
+	free(c);
+}
+
+int smtpd_queue_commit(struct smtpd_session *s, enum smtpd_verb verb, struct err *err)
+{
+	struct smtpd_commit *c;
 
 	if (s->q == NULL)
 		return err_set(err, "no queue file");
 	if (s->fix_hold)
 		fix_release(s);
-	rc = qreceive_commit(s->q, err);
-	if (rc < 0)
-		qreceive_abort(s->q);
-	return rc;
+	c = xcalloc(1, sizeof(*c));
+	c->s = s;
+	c->q = s->q;
+	c->verb = verb;
+	snprintf(c->qid, sizeof(c->qid), "%s", qreceive_id(s->q));
+	s->q = NULL;
+	s->commit = c;
+	workq_submit(s->conf->commit_wq, commit_work, commit_done, c);
+	return 0;
 }

@@ -4,7 +4,9 @@
  *           BDAT hand over to smtpd_content.c, STARTTLS to smtpd_tls.c,
  *           AUTH to smtpd_auth.c), replies with enhanced status codes,
  *           error accounting, timeouts, the disconnect line.
- * Touches:  the client connection (lib/loop), the maillog.
+ * Touches:  the client connection (lib/loop), the maillog.  A session
+ *           whose message is being committed reads no input; if its
+ *           client leaves meanwhile, the commit's completion frees it.
  * Input:    untrusted command lines, capped at line_length_limit by
  *           lib/loop and parsed by smtpd_cmd.c (pure).  Every complete
  *           command already buffered is handled in order and the replies
@@ -66,7 +68,8 @@ const char *smtpd_proto(const struct smtpd_session *s)
 
 void smtpd_session_resume(struct smtpd_session *s)
 {
-	if (!s->closing && !loop_timer_pending(s->sleep) && s->auth_state != SMTPD_AUTH_WAIT)
+	if (!s->closing && !loop_timer_pending(s->sleep) && s->auth_state != SMTPD_AUTH_WAIT &&
+	    s->commit == NULL)
 		loop_conn_pause(s->conn, false);
 }
 
@@ -570,6 +573,13 @@ static void on_tls(struct loop_conn *conn, void *arg)
 	smtpd_tls_established(arg);
 }
 
+void smtpd_session_free(struct smtpd_session *s)
+{
+	smtpd_session_unlink(s);
+	free(s);
+	server_session_end();
+}
+
 static void on_close(struct loop_conn *conn, enum loop_close why, const char *detail, void *arg)
 {
 	struct smtpd_session *s = arg;
@@ -592,8 +602,10 @@ static void on_close(struct loop_conn *conn, enum loop_close why, const char *de
 	buf_deinit(&s->envid);
 	buf_deinit(&s->msgid);
 	buf_deinit(&s->tls_info);
-	free(s->rcpts);
-	smtpd_session_unlink(s);
-	free(s);
-	server_session_end();
+	xfree(&s->rcpts);
+	s->conn = NULL; /* freed by lib/loop when this returns */
+	/* a commit in flight still points at s: its completion frees it (and
+	 * the process, when stopping, waits for that) */
+	if (s->commit == NULL)
+		smtpd_session_free(s);
 }
