@@ -131,8 +131,8 @@ struct auth_job;
  * password fits the hash. */
 typedef void auth_verify_cb(bool match, void *arg);
 
-/* auth_workers_new - nthreads (at least 1) workers answering through
- * base's loop; fatal when a thread cannot be started. */
+/* auth_workers_new - nthreads (at least 1) lib/workq threads answering
+ * through base's loop; fatal when a thread cannot be started. */
 struct auth_workers *auth_workers_new(struct event_base *base, unsigned int nthreads);
 /* auth_workers_free - stop and join the threads; jobs not delivered yet
  * are dropped without their callbacks.  Accepts NULL, sets *wp NULL. */
@@ -144,7 +144,7 @@ void auth_workers_free(struct auth_workers **wp);
 struct auth_job *auth_workers_verify(struct auth_workers *w, const char *password, const char *hash,
 				     auth_verify_cb *cb, void *arg);
 /* auth_workers_cancel - the asker went away: cb will not run (a job no
- * worker has started is dropped at once). */
+ * worker has started skips the hash). */
 void auth_workers_cancel(struct auth_workers *w, struct auth_job *job);
 /* auth_workers_queued - jobs submitted whose callback has not run yet. */
 size_t auth_workers_queued(const struct auth_workers *w);
