@@ -30,7 +30,12 @@ struct qreceive *qreceive_begin(const char *queue_dir, struct err *err) ATTR_WAR
 const char *qreceive_id(const struct qreceive *q);
 /* qreceive_writer - the qfile writer for the envelope and the content. */
 struct qfile_writer *qreceive_writer(struct qreceive *q);
-/* qreceive_commit - finish, fsync, rename to active/, fsync the directory. */
+/* qreceive_commit - finish, fsync, rename to active/, fsync the directory.
+ * It may run on another thread than the one that began the message (smtpd's
+ * commit threads, lib/workq), concurrently with other messages' begin and
+ * commit, as long as the process uses a single queue_dir (the directory
+ * descriptors are opened once and then only read); q belongs to that
+ * thread until it hands it back. */
 int qreceive_commit(struct qreceive *q, struct err *err) ATTR_WARN_UNUSED;
 /* qreceive_abort - remove the incomplete file. */
 void qreceive_abort(struct qreceive *q);
