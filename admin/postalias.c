@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "admin/tblcmd.h"
 #include "cmd.h"
 #include "err.h"
 #include "log.h"
@@ -44,96 +45,6 @@ static void usage(void)
 	exit(1);
 }
 
-/* query - look key up in each table in turn; print the first value
- * (with the key in front when show_key).  TBL_* result. */
-static int query(char **specs, int n, const char *deftype, int flags, const char *key,
-		 bool show_key)
-{
-	struct buf val = BUF_INIT;
-	struct err err;
-	int rc = TBL_NOTFOUND;
-
-	for (int i = 0; i < n && rc == TBL_NOTFOUND; i++) {
-		struct tbl *t = tbl_open(specs[i], deftype, flags, &err);
-
-		if (t == NULL || (rc = tbl_lookup(t, key, &val, &err)) == TBL_TEMPFAIL) {
-			fprintf(stderr, "%s: warning: %s\n", prog, err.msg);
-			rc = TBL_TEMPFAIL;
-		} else if (rc == TBL_FOUND) {
-			printf("%s%s%s\n", show_key ? key : "", show_key ? ": " : "",
-			       buf_cstr(&val));
-		}
-		tbl_close(&t);
-	}
-	buf_deinit(&val);
-	return rc;
-}
-
-/* query_stdin - -q -: every key on stdin ("key: value" per hit); the best
- * result of them all. */
-static int query_stdin(char **specs, int n, const char *deftype, int flags)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	int best = TBL_NOTFOUND, rc;
-
-	while ((len = getline(&line, &cap, stdin)) > 0) {
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0)
-			continue;
-		rc = query(specs, n, deftype, flags, line, true);
-		if (rc == TBL_TEMPFAIL || best == TBL_TEMPFAIL)
-			best = TBL_TEMPFAIL;
-		else if (rc == TBL_FOUND)
-			best = TBL_FOUND;
-	}
-	free(line);
-	return best;
-}
-
-/* delete_key - remove key from every table; TBL_* result. */
-static int delete_key(char **specs, int n, const char *deftype, int flags, const char *key)
-{
-	struct err err;
-	int rc = TBL_NOTFOUND;
-
-	for (int i = 0; i < n; i++) {
-		struct tbl *t = tbl_open(specs[i], deftype, flags | TBL_RDWR, &err);
-		int r = t == NULL ? TBL_TEMPFAIL : tbl_delete(t, key, &err);
-
-		if (r == TBL_TEMPFAIL) {
-			fprintf(stderr, "%s: warning: %s\n", prog, err.msg);
-			rc = TBL_TEMPFAIL;
-		} else if (r == TBL_FOUND && rc != TBL_TEMPFAIL) {
-			rc = TBL_FOUND;
-		}
-		tbl_close(&t);
-	}
-	return rc;
-}
-
-static int print_pair(const char *key, const char *value, void *ctx)
-{
-	printf("%s: %s\n", key, value);
-	return 0;
-}
-
-/* dump - -s: every pair of every table, as "key: value". */
-static void dump(char **specs, int n, const char *deftype, int flags)
-{
-	struct err err;
-
-	for (int i = 0; i < n; i++) {
-		struct tbl *t = tbl_open(specs[i], deftype, flags, &err);
-
-		if (t == NULL || tbl_iterate(t, print_pair, NULL, &err) < 0)
-			cmd_fatal(1, "%s", err.msg);
-		tbl_close(&t);
-	}
-}
-
 /* build - compile each table from its "name: value" source file. */
 static void build(char **specs, size_t n, const char *deftype, int flags)
 {
@@ -146,16 +57,11 @@ static void build(char **specs, size_t n, const char *deftype, int flags)
 	}
 }
 
-/* exit_code - TBL_FOUND 0, TBL_NOTFOUND 1, TBL_TEMPFAIL 2. */
-static int exit_code(int rc)
-{
-	return rc == TBL_FOUND ? 0 : rc == TBL_NOTFOUND ? 1 : 2;
-}
-
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("TERN_CONFIG_DIR"), *qkey = NULL, *dkey = NULL, *deftype;
 	struct cfg *cfg;
+	struct tblcmd tc;
 	bool dump_mode = false;
 	int c, flags = 0, rc = 0;
 
@@ -200,14 +106,15 @@ int main(int argc, char **argv)
 	deftype = cfg_get(cfg, "default_database_type");
 	argv += optind;
 	argc -= optind;
+	tc = (struct tblcmd){ argv, argc, deftype, flags, ": " };
 	if (qkey != NULL && strcmp(qkey, "-") == 0) {
-		rc = exit_code(query_stdin(argv, argc, deftype, flags));
+		rc = tblcmd_exit_code(tblcmd_query_stdin(&tc));
 	} else if (qkey != NULL) {
-		rc = exit_code(query(argv, argc, deftype, flags, qkey, false));
+		rc = tblcmd_exit_code(tblcmd_query(&tc, qkey, false));
 	} else if (dkey != NULL) {
-		rc = exit_code(delete_key(argv, argc, deftype, flags, dkey));
+		rc = tblcmd_exit_code(tblcmd_delete(&tc, dkey));
 	} else if (dump_mode) {
-		dump(argv, argc, deftype, flags);
+		tblcmd_dump(&tc);
 	} else if (argc > 0 && strcmp(prog, "newaliases") != 0) {
 		build(argv, (size_t)argc, deftype, flags);
 	} else {
