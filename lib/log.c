@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "buf.h"
 #include "err.h"
 
 #define LOG_LINE_MAX 4096
@@ -240,4 +241,24 @@ void log_panic(const char *fmt, ...)
 	log_vmsg(LOGL_PANIC, fmt, ap);
 	va_end(ap);
 	abort();
+}
+
+void log_format_delay(struct buf *out, double secs)
+{
+	char tmp[64];
+	size_t n;
+
+	if (secs < 0)
+		secs = 0;
+	if (secs >= 10) {
+		snprintf(tmp, sizeof(tmp), "%.0f", secs);
+	} else {
+		snprintf(tmp, sizeof(tmp), secs >= 1 ? "%.1f" : "%.2f", secs);
+		n = strlen(tmp);
+		while (n > 1 && tmp[n - 1] == '0')
+			tmp[--n] = '\0';
+		if (n > 1 && tmp[n - 1] == '.')
+			tmp[--n] = '\0';
+	}
+	buf_adds(out, tmp);
 }

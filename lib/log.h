@@ -15,6 +15,7 @@
 #include <stdarg.h>
 
 struct err;
+struct buf;
 
 enum log_level {
 	LOGL_DEBUG,
@@ -56,6 +57,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap) ATTR_PRINTF(2, 
 #define log_info(...) log_msg(LOGL_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOGL_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOGL_ERROR, __VA_ARGS__)
+/* log_format_delay - seconds as Postfix's delay=/delays= fields print
+ * them: "0.12", "3.5", "75" (trailing zeros dropped, no sign). */
+void log_format_delay(struct buf *out, double secs);
+
 /* log_fatal - cannot go on (bad config, out of memory): log, exit(1). */
 void log_fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) ATTR_NORETURN;
 /* log_panic - our bug or an impossible state: log, abort() with a core. */

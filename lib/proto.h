@@ -150,6 +150,15 @@ enum auth_type {
 #define AUTH_MECHS "PLAIN LOGIN SCRAM-SHA-256"
 extern const struct ipc_proto proto_auth;
 
+/* proto_offsets_put - the DELIVER_REQUEST "offsets" attribute: n (1..
+ * DELIVER_MAX_RCPTS) recipient status offsets as big-endian u64 values. */
+void proto_offsets_put(struct ipc_msg *msg, const off_t *offs, size_t n);
+/* proto_offsets_get - decode that attribute into a heap array (free it);
+ * -1 when it is empty, not a multiple of 8 bytes, has more than
+ * DELIVER_MAX_RCPTS values, or a value past INT64_MAX. */
+int proto_offsets_get(const void *data, size_t len, off_t **offs_r, size_t *n_r)
+	ATTR_WARN_UNUSED;
+
 /* proto_socket_path - $queue_directory/private/NAME (or public/) into buf. */
 struct buf;
 struct cfg;

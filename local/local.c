@@ -60,30 +60,6 @@ static enum resolve_class lk_domain(void *ctx, const char *domain)
 	return resolve_domain(ctx, domain);
 }
 
-/* parse_offsets - the DATA attribute: big-endian u64 values, 1..max. */
-static int parse_offsets(const void *data, size_t len, off_t **offs_r, size_t *n_r)
-{
-	const unsigned char *p = data;
-	size_t n = len / 8;
-
-	if (len == 0 || len % 8 != 0 || n > DELIVER_MAX_RCPTS)
-		return -1;
-	*offs_r = xcalloc(n, sizeof(off_t));
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = 0;
-
-		for (int k = 0; k < 8; k++)
-			v = (v << 8) | p[i * 8 + (size_t)k];
-		if (v > INT64_MAX) {
-			xfree(offs_r);
-			return -1;
-		}
-		(*offs_r)[i] = (off_t)v;
-	}
-	*n_r = n;
-	return 0;
-}
-
 /* send_status - one DELIVER_STATUS frame. */
 static void send_status(struct ipc_conn *conn, uint32_t reqid, off_t off,
 			const struct local_result *r)
@@ -121,7 +97,7 @@ static void on_request(struct ipc_conn *conn, struct ipc_msg *msg)
 		ipc_reject(conn, "bad queue ID or queue in DELIVER_REQUEST");
 		return;
 	}
-	if (parse_offsets(data, len, &offs, &n) < 0) {
+	if (proto_offsets_get(data, len, &offs, &n) < 0) {
 		ipc_reject(conn, "bad offsets in DELIVER_REQUEST");
 		return;
 	}

@@ -194,7 +194,5 @@ void local_agent_request(struct local_agent *a, const char *qid, const char *que
 			 const off_t *offs, size_t n, local_status_fn *status_fn,
 			 struct ipc_conn *conn, uint32_t reqid);
 
-/* local_format_delay - seconds as Postfix prints them: "0.12", "3.5", "75". */
-void local_format_delay(struct buf *out, double secs);
 
 #endif

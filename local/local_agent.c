@@ -51,26 +51,6 @@ struct fwd_group {
 	size_t n;
 };
 
-void local_format_delay(struct buf *out, double secs)
-{
-	char tmp[64];
-	size_t n;
-
-	if (secs < 0)
-		secs = 0;
-	if (secs >= 10) {
-		snprintf(tmp, sizeof(tmp), "%.0f", secs);
-	} else {
-		snprintf(tmp, sizeof(tmp), secs >= 1 ? "%.1f" : "%.2f", secs);
-		n = strlen(tmp);
-		while (n > 1 && tmp[n - 1] == '0')
-			tmp[--n] = '\0';
-		if (n > 1 && tmp[n - 1] == '.')
-			tmp[--n] = '\0';
-	}
-	buf_adds(out, tmp);
-}
-
 /* tv_diff - b - a in seconds. */
 static double tv_diff(const struct timeval *a, const struct timeval *b)
 {
@@ -87,11 +67,11 @@ static void log_result(const struct req *q, const char *to, const char *orig_to,
 
 	gettimeofday(&now, NULL);
 	buf_adds(&d, "delay=");
-	local_format_delay(&d, tv_diff(&q->env.arrival, &now));
+	log_format_delay(&d, tv_diff(&q->env.arrival, &now));
 	buf_adds(&d, ", delays=");
-	local_format_delay(&d, tv_diff(&q->env.arrival, &q->start));
+	log_format_delay(&d, tv_diff(&q->env.arrival, &q->start));
 	buf_adds(&d, "/0/0/");
-	local_format_delay(&d, tv_diff(&q->start, &now));
+	log_format_delay(&d, tv_diff(&q->start, &now));
 	if (orig_to != NULL && strcasecmp(orig_to, to) != 0)
 		log_info("%s: to=<%s>, orig_to=<%s>, relay=local, %s, dsn=%s, status=%s (%s)",
 			 q->qid, to, orig_to, buf_cstr(&d), r->dsn, words[r->result],

@@ -389,23 +389,17 @@ static bool send_request(struct qmgr_agent *a, struct qmgr_entry *e)
 	struct qmgr *q = a->tr->q;
 	struct ipc_msg req;
 	struct err err;
-	unsigned char *offs = xmalloc(e->n * 8);
-	size_t i;
-	int k;
+	off_t *offs = xcalloc(e->n, sizeof(*offs));
 	bool ok;
 
-	for (i = 0; i < e->n; i++) {
-		uint64_t off = (uint64_t)e->msg->env.rcpts[e->rcpts[i]].status_offset;
-
-		for (k = 0; k < 8; k++)
-			offs[i * 8 + (size_t)k] = (unsigned char)(off >> (56 - 8 * k));
-	}
+	for (size_t i = 0; i < e->n; i++)
+		offs[i] = e->msg->env.rcpts[e->rcpts[i]].status_offset;
 	a->reqid = ++q->reqid;
 	ipc_msg_init(&req, DELIVER_REQUEST, a->reqid);
 	ipc_put_str(&req, "queue_id", e->msg->qid);
 	ipc_put_str(&req, "queue", "active");
 	ipc_put_str(&req, "nexthop", e->nexthop);
-	ipc_put_data(&req, "offsets", offs, e->n * 8);
+	proto_offsets_put(&req, offs, e->n);
 	ok = ipc_msg_finish(&req, &err) == 0 && ipc_send(a->conn, &req, &err) == 0;
 	if (!ok)
 		log_warn("%s: request to %s: %s", e->msg->qid, a->tr->peer, err.msg);

@@ -130,8 +130,6 @@ void smtp_req_fail_attempt(struct smtp_req *r, int result, const char *dsn, cons
 void smtp_req_session_done(struct smtp_req *r);
 /* smtp_req_pending - recipients still without a result. */
 size_t smtp_req_pending(const struct smtp_req *r);
-/* smtp_format_delay - seconds as Postfix prints them ("0.12", "3.5"). */
-void smtp_format_delay(struct buf *out, double secs);
 
 /* ---- smtp_body.c ---- */
 

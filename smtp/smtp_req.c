@@ -40,26 +40,6 @@ static size_t n_live;
 
 static void next_attempt(struct smtp_req *r);
 
-void smtp_format_delay(struct buf *out, double secs)
-{
-	char tmp[64];
-	size_t n;
-
-	if (secs < 0)
-		secs = 0;
-	if (secs >= 10) {
-		snprintf(tmp, sizeof(tmp), "%.0f", secs);
-	} else {
-		snprintf(tmp, sizeof(tmp), secs >= 1 ? "%.1f" : "%.2f", secs);
-		n = strlen(tmp);
-		while (n > 1 && tmp[n - 1] == '0')
-			tmp[--n] = '\0';
-		if (n > 1 && tmp[n - 1] == '.')
-			tmp[--n] = '\0';
-	}
-	buf_adds(out, tmp);
-}
-
 size_t smtp_req_pending(const struct smtp_req *r)
 {
 	size_t n = 0;
@@ -118,13 +98,13 @@ static void log_rcpt(const struct smtp_req *r, const struct smtp_rcpt *rc)
 
 	gettimeofday(&now, NULL);
 	buf_adds(&d, "delay=");
-	smtp_format_delay(&d, tv_diff(&r->env.arrival, &now));
+	log_format_delay(&d, tv_diff(&r->env.arrival, &now));
 	buf_adds(&d, ", delays=");
-	smtp_format_delay(&d, tv_diff(&r->env.arrival, &r->start));
+	log_format_delay(&d, tv_diff(&r->env.arrival, &r->start));
 	buf_adds(&d, "/0/");
-	smtp_format_delay(&d, tv_diff(&r->start, ready ? &r->t_ready : &now));
+	log_format_delay(&d, tv_diff(&r->start, ready ? &r->t_ready : &now));
 	buf_addc(&d, '/');
-	smtp_format_delay(&d, ready ? tv_diff(&r->t_ready, &now) : 0);
+	log_format_delay(&d, ready ? tv_diff(&r->t_ready, &now) : 0);
 	log_info("%s: to=<%s>, relay=%s, %s, dsn=%s, status=%s (%s)", r->qid, rc->q->addr,
 		 rc->relay != NULL ? rc->relay : "none", buf_cstr(&d), rc->dsn, words[rc->result],
 		 buf_cstr(&rc->text));

@@ -11,6 +11,7 @@
 #include <regex.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
 #include "log.h"
 #include "safefile.h"
@@ -131,6 +132,20 @@ static void test_bad_file(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/dir/maillog"));
 }
 
+static void test_format_delay(void **state)
+{
+	struct buf b = BUF_INIT;
+	static const double in[] = { -1, 0.004, 0.1, 0.123, 3.46, 9.99, 10, 75.4 };
+
+	for (size_t i = 0; i < N_ELEMENTS(in); i++) {
+		if (i > 0)
+			buf_adds(&b, " ");
+		log_format_delay(&b, in[i]);
+	}
+	assert_string_equal(buf_cstr(&b), "0 0 0.1 0.12 3.5 10 10 75");
+	buf_deinit(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +155,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_name_prefix, setup, teardown),
 		cmocka_unit_test(test_bad_syslog_facility),
 		cmocka_unit_test(test_bad_file),
+		cmocka_unit_test(test_format_delay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
