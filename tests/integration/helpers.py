@@ -98,29 +98,81 @@ def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-def port_free(port, host="127.0.0.1"):
+def port_free(port, host="127.0.0.1", udp=False):
     """True if nothing listens on host:port (wildcard listeners included:
-    binding the wildcard address fails when any address has the port)."""
-    for addr in (host, "0.0.0.0"):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((addr, port))
-        except OSError:
-            return False
-        finally:
-            s.close()
+    binding the wildcard address fails when any address has the port).
+    With udp, the UDP port must be free too."""
+    kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp \
+        else (socket.SOCK_STREAM,)
+    for kind in kinds:
+        for addr in (host, "0.0.0.0"):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                if kind == socket.SOCK_STREAM:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((addr, port))
+            except OSError:
+                return False
+            finally:
+                s.close()
     return True
 
 
-def find_port_base(offsets=STD_OFFSETS + ECHO_OFFSETS, tries=200):
-    """A random base in 20000..60000 whose base+offset ports are all free."""
+def _ephemeral_range():
+    """The kernel's ephemeral port range (outgoing connections take their
+    local port from it, so a port picked there can be taken at any time)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _port_window(span):
+    """(first, last) base candidates for ports base..base+span, outside the
+    ephemeral range: below it when there is room, else above it."""
+    lo, hi = _ephemeral_range()
+    if lo - span - 1 > 12000:
+        return 10000, lo - span - 1
+    return hi + 1, 65535 - span
+
+
+# Ports this test process has handed out: two instances (or an instance and
+# a peer) made in one test must never be given overlapping ports, even
+# before the first of them binds.
+_RESERVED = set()
+
+
+def find_port_base(offsets=STD_OFFSETS + ECHO_OFFSETS, tries=400):
+    """A random base (multiple of 10) whose base+offset ports are all free,
+    outside the ephemeral range and not handed out before in this run."""
     rng = random.SystemRandom()
+    first, last = _port_window(max(offsets))
     for _ in range(tries):
-        base = rng.randrange(20000, 60000, 10)
-        if all(port_free(base + off) for off in offsets):
+        base = rng.randrange(first - first % 10 + 10, last, 10)
+        ports = [base + off for off in offsets]
+        if any(p in _RESERVED for p in ports):
+            continue
+        if all(port_free(p) for p in ports):
+            _RESERVED.update(ports)
             return base
-    raise AssertionError("no free port base found in 20000..60000")
+    raise AssertionError(f"no free port base found in {first}..{last}")
+
+
+def free_port(hosts=("127.0.0.1",), tries=400, udp=False):
+    """One TCP (and with udp, UDP) port free on every address in hosts,
+    outside the ephemeral range and not handed out before in this run."""
+    rng = random.SystemRandom()
+    first, last = _port_window(0)
+    for _ in range(tries):
+        port = rng.randrange(first, last)
+        if port in _RESERVED:
+            continue
+        if all(port_free(port, h, udp) for h in hosts):
+            _RESERVED.add(port)
+            return port
+    raise AssertionError("no free port on " + ", ".join(hosts))
 
 
 def pid_alive(pid):

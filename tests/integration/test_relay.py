@@ -19,7 +19,6 @@ import email
 import email.policy
 import re
 import smtplib
-import socket
 import time
 
 import pytest
@@ -34,25 +33,7 @@ SENDER = "alice@example.test"
 
 def free_port_on(hosts):
     """A TCP port free on every one of the loopback addresses."""
-    import random
-    rng = random.SystemRandom()
-    for _ in range(200):
-        port = rng.randrange(20000, 60000)
-        ok = True
-        for h in hosts:
-            s = socket.socket()
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind((h, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-            if not ok:
-                break
-        if ok:
-            return port
-    raise AssertionError("no free port on " + ", ".join(hosts))
+    return helpers.free_port(hosts)
 
 
 HOSTS = [f"127.0.0.{i}" for i in range(2, 10)]

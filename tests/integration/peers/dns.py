@@ -18,12 +18,13 @@ Touches:  one UDP and one TCP socket on 127.0.0.1.
 Security: test-only; answers only what the test put in the zone.
 """
 
-import socket
 import threading
 
 from dnslib import AAAA, CNAME, MX, QTYPE, RCODE, RR, A, DNSLabel
 from dnslib.dns import RD
 from dnslib.server import BaseResolver, DNSServer
+
+import helpers
 
 
 class TLSA(RD):
@@ -44,20 +45,8 @@ QTYPE_TLSA = 52
 
 
 def _free_port():
-    for _ in range(100):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
-            t.close()
-    raise AssertionError("no free port for the DNS peer")
+    """A port free for UDP and TCP on 127.0.0.1 (see helpers.free_port)."""
+    return helpers.free_port(udp=True)
 
 
 class _Resolver(BaseResolver):

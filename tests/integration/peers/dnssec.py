@@ -26,10 +26,11 @@ Security: test-only.
 """
 
 import re
-import socket
 import subprocess
 import time
 from pathlib import Path
+
+import helpers
 
 TOOLS = ("dnssec-keygen", "dnssec-signzone", "nsd")
 
@@ -55,20 +56,8 @@ def _which(tool):
 
 
 def _free_port():
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise AssertionError("no free port for NSD")
+    """A port free for UDP and TCP on 127.0.0.1 (see helpers.free_port)."""
+    return helpers.free_port(udp=True)
 
 
 def _run(args, cwd):
