@@ -6,6 +6,8 @@
  *     postconf [-c DIR] -M [service[/type]...]          show master.cf
  * DIR is -c, else $TERN_CONFIG_DIR, else ".".  Output is Postfix's
  * "name = value" (value only with -h), sorted by name when no names are given.
+ * Per-transport names (TRANSPORT_destination_rate_delay ...) are known
+ * parameters (cfg_param_lookup): shown, and editable, like table entries.
  * Touches:  reads DIR/main.cf and DIR/master.cf; edits rewrite DIR/main.cf
  *           through cfg_edit_file (temp file, fsync, rename).
  * Security: an operator command, run as whoever may write the instance; it
@@ -124,7 +126,7 @@ static int show_params(const char *dir, int flags, char **args, int nargs)
 				print_param(cfg, ns.v[i], flags);
 	}
 	for (int i = 0; i < nargs; i++) {
-		if (cfg_param_find(args[i]) == NULL && !cfg_is_set(cfg, args[i]))
+		if (cfg_param_lookup(args[i]) == NULL && !cfg_is_set(cfg, args[i]))
 			fprintf(stderr, "postconf: warning: %s: unknown parameter\n", args[i]);
 		else if (!(flags & F_NONDEF) || cfg_is_set(cfg, args[i]))
 			print_param(cfg, args[i], flags);
@@ -161,7 +163,7 @@ static int edit_params(const char *dir, char **args, int nargs)
 			cmd_fatal(1, "%s: edits take name=value", args[i]);
 		names[i] = str_trim(xstrndup(args[i], (size_t)(eq - args[i])));
 		values[i] = str_trim(eq + 1);
-		if (cfg_param_find(names[i]) == NULL) {
+		if (cfg_param_lookup(names[i]) == NULL) {
 			fprintf(stderr, "postconf: fatal: %s: unknown parameter\n", names[i]);
 			rc = 1;
 		} else if (cfg_set(cfg, names[i], values[i], &err) < 0) {

@@ -10,6 +10,9 @@
  *           expansion is depth- and length-capped.  Nothing is executed.
  * Security: runs in every daemon (as mail_owner) and in postconf; values are
  *           never handed to a shell here.  No static result buffers.
+ * Per-transport: TRANSPORT_destination_{concurrency_limit,recipient_limit,
+ *           rate_delay} (TRANSPORT of [a-z0-9_-]) are known names typed and
+ *           defaulted by their default_destination_* parameter.
  * Errors:   load fails with "FILE:LINE: ..." in err (syntax, bad name, bad
  *           typed value, recursive expansion); unknown names, duplicates and
  *           $names of unknown parameters are warnings kept in cfg_problems.
@@ -46,9 +49,27 @@ static const struct cfg_param cfg_table[] = {
 #undef PARAM
 };
 
+/* Per-transport parameters (Postfix's TRANSPORT_destination_*): any
+ * TRANSPORT of [a-z0-9_-] before the suffix names a parameter typed by
+ * base and defaulting to it (ref is the default as shown by postconf). */
+struct cfg_tmpl {
+	const char *suffix;
+	const char *base;
+	const char *ref;
+};
+static const struct cfg_tmpl cfg_tmpls[] = {
+	{ "_destination_concurrency_limit", "default_destination_concurrency_limit",
+	  "$default_destination_concurrency_limit" },
+	{ "_destination_recipient_limit", "default_destination_recipient_limit",
+	  "$default_destination_recipient_limit" },
+	{ "_destination_rate_delay", "default_destination_rate_delay",
+	  "$default_destination_rate_delay" },
+};
+
 struct cfg_slot {
 	const char *name;              /* param->name, or owned for unknown names */
 	const struct cfg_param *param; /* NULL for a name not in the table */
+	const struct cfg_tmpl *tmpl;   /* a per-transport name (param NULL) */
 	char *raw;                     /* value from main.cf or cfg_set; NULL: unset */
 	int line;                      /* line of raw in main.cf; 0: cfg_set */
 	char *value;                   /* expanded value (the cache); NULL: not yet */
@@ -78,6 +99,35 @@ const struct cfg_param *cfg_param_find(const char *name)
 		if (strcmp(cfg_table[i].name, name) == 0)
 			return &cfg_table[i];
 	return NULL;
+}
+
+/* tmpl_find - the per-transport template that the n bytes at name match
+ * (TRANSPORT of [a-z0-9_-], then a template suffix), or NULL. */
+static const struct cfg_tmpl *tmpl_find(const char *name, size_t n)
+{
+	for (size_t i = 0; i < N_ELEMENTS(cfg_tmpls); i++) {
+		size_t sl = strlen(cfg_tmpls[i].suffix), k;
+
+		if (n <= sl || memcmp(name + n - sl, cfg_tmpls[i].suffix, sl) != 0)
+			continue;
+		for (k = 0; k < n - sl; k++)
+			if (!islower((unsigned char)name[k]) && !isdigit((unsigned char)name[k]) &&
+			    name[k] != '_' && name[k] != '-')
+				break;
+		if (k == n - sl)
+			return &cfg_tmpls[i];
+	}
+	return NULL;
+}
+
+const struct cfg_param *cfg_param_lookup(const char *name)
+{
+	const struct cfg_param *p = cfg_param_find(name);
+	const struct cfg_tmpl *t;
+
+	if (p == NULL && (t = tmpl_find(name, strlen(name))) != NULL)
+		p = cfg_param_find(t->base);
+	return p;
 }
 
 /* name_char - bytes allowed in a parameter name (Postfix: [A-Za-z0-9_]). */
@@ -123,7 +173,8 @@ static struct cfg_slot *slot_find(const struct cfg *cfg, const char *name, size_
 	return NULL;
 }
 
-/* slot_add - a slot for a name not in the table. */
+/* slot_add - a slot for a name not in the table (a per-transport name
+ * gets its template). */
 static struct cfg_slot *slot_add(struct cfg *cfg, const char *name)
 {
 	struct cfg_slot *s;
@@ -132,7 +183,17 @@ static struct cfg_slot *slot_add(struct cfg *cfg, const char *name)
 	s = &cfg->slots[cfg->nslots++];
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
+	s->tmpl = tmpl_find(name, strlen(name));
 	return s;
+}
+
+/* slot_type - the table entry that types s: its own, or its template's
+ * default_* parameter; NULL for an unknown name. */
+static const struct cfg_param *slot_type(const struct cfg_slot *s)
+{
+	if (s->param != NULL)
+		return s->param;
+	return s->tmpl != NULL ? cfg_param_find(s->tmpl->base) : NULL;
 }
 
 static void cache_clear(struct cfg *cfg)
@@ -169,10 +230,12 @@ static bool type_check(const struct cfg_param *p, const char *v, const char **wh
 	return true;
 }
 
-/* value_check - type_check with the error message "bad TYPE value". */
-static int value_check(const struct cfg *cfg, const struct cfg_param *p, const char *v,
+/* value_check - type_check of v, the value of s, with the error message
+ * "bad TYPE value ... for NAME". */
+static int value_check(const struct cfg *cfg, const struct cfg_slot *s, const char *v,
 		       int line, struct err *err)
 {
+	const struct cfg_param *p = slot_type(s);
 	struct buf w = BUF_INIT, q = BUF_INIT;
 	const char *what;
 
@@ -180,7 +243,7 @@ static int value_check(const struct cfg *cfg, const struct cfg_param *p, const c
 		return 0;
 	}
 	err_set(err, "%sbad %s value \"%s\" for %s", where(cfg, line, &w), what,
-		quote(&q, v, strlen(v)), p->name);
+		quote(&q, v, strlen(v)), s->name);
 	buf_deinit(&w);
 	buf_deinit(&q);
 	return -1;
@@ -206,7 +269,10 @@ static int expand_ref(struct cfg *cfg, struct cfg_slot *owner, const char *name,
 {
 	struct cfg_slot *s = slot_find(cfg, name, n);
 	struct buf w = BUF_INIT, q = BUF_INIT;
+	const struct cfg_tmpl *t;
 
+	if (s == NULL && (t = tmpl_find(name, n)) != NULL)
+		s = slot_find(cfg, t->base, strlen(t->base)); /* unset: its default */
 	if (s != NULL) {
 		if (expand_slot(cfg, s, depth + 1, err) < 0)
 			return -1;
@@ -319,7 +385,7 @@ static const char *slot_text(const struct cfg *cfg, const struct cfg_slot *s)
 	if (s->raw != NULL)
 		return s->raw;
 	if (s->param == NULL)
-		return "";
+		return s->tmpl != NULL ? s->tmpl->ref : "";
 	if (strcmp(s->name, "config_directory") == 0)
 		return cfg->dir;
 	return s->param->def;
@@ -394,7 +460,7 @@ static int cfg_check(struct cfg *cfg, struct err *err)
 		if (s->value == NULL)
 			rc = expand_slot(cfg, s, 0, err);
 		if (rc == 0)
-			rc = value_check(cfg, s->param, s->value, s->line, err);
+			rc = value_check(cfg, s, s->value, s->line, err);
 	}
 	return rc;
 }
@@ -465,7 +531,7 @@ static int parse_entry(struct cfg *cfg, const char *e, size_t len, int line, str
 	}
 	for (nlen = (size_t)(eq - e); nlen > 0 && isspace((unsigned char)e[nlen - 1]); nlen--)
 		;
-	if (!name_ok(e, nlen)) {
+	if (!name_ok(e, nlen) && tmpl_find(e, nlen) == NULL) {
 		err_set(err, "%sbad parameter name \"%s\"", where(cfg, line, &w),
 			quote(&q, e, nlen));
 		goto out;
@@ -489,11 +555,12 @@ static int parse_entry(struct cfg *cfg, const char *e, size_t len, int line, str
 			     CFG_NAMES_MAX);
 		goto out;
 	}
-	if (s == NULL) {
+	if (s == NULL && tmpl_find(name, nlen) == NULL) {
 		buf_printf(&cfg->problems, "%sunknown parameter %s\n", where(cfg, line, &w), name);
 		log_warn("%sunknown parameter %s", where(cfg, line, &w), name);
-		s = slot_add(cfg, name);
 	}
+	if (s == NULL)
+		s = slot_add(cfg, name);
 	if (s->raw != NULL) {
 		buf_printf(&cfg->problems, "%s%s: overrides the value at line %d\n",
 			   where(cfg, line, &w), name, s->line);
@@ -504,7 +571,7 @@ static int parse_entry(struct cfg *cfg, const char *e, size_t len, int line, str
 	s->raw = xstrndup(v, vlen);
 	s->line = line;
 	if (memchr(s->raw, '$', vlen) == NULL)
-		rc = value_check(cfg, s->param, s->raw, line, err);
+		rc = value_check(cfg, s, s->raw, line, err);
 out:
 	free(name);
 	buf_deinit(&w);
@@ -613,7 +680,7 @@ int cfg_set(struct cfg *cfg, const char *name, const char *value, struct err *er
 	int old_line;
 	bool added = false;
 
-	if (!name_ok(name, strlen(name)))
+	if (!name_ok(name, strlen(name)) && tmpl_find(name, strlen(name)) == NULL)
 		return err_set(err, "bad parameter name \"%s\"", name);
 	if (strcmp(name, "config_directory") == 0)
 		return err_set(err, "config_directory is not settable");
@@ -624,7 +691,7 @@ int cfg_set(struct cfg *cfg, const char *name, const char *value, struct err *er
 		s = slot_add(cfg, name);
 		added = true;
 	}
-	if (strchr(value, '$') == NULL && value_check(cfg, s->param, value, 0, err) < 0)
+	if (strchr(value, '$') == NULL && value_check(cfg, s, value, 0, err) < 0)
 		goto undo_add;
 	old = s->raw;
 	old_line = s->line;
@@ -655,8 +722,11 @@ undo_add:
 const char *cfg_get(struct cfg *cfg, const char *name)
 {
 	struct cfg_slot *s = slot_find(cfg, name, strlen(name));
+	const struct cfg_tmpl *t;
 	struct err err;
 
+	if (s == NULL && (t = tmpl_find(name, strlen(name))) != NULL)
+		return cfg_get(cfg, t->base); /* an unset per-transport name */
 	if (s == NULL)
 		return "";
 	if (expand_slot(cfg, s, 0, &err) < 0) {
@@ -669,7 +739,10 @@ const char *cfg_get(struct cfg *cfg, const char *name)
 const char *cfg_get_raw(const struct cfg *cfg, const char *name)
 {
 	const struct cfg_slot *s = slot_find(cfg, name, strlen(name));
+	const struct cfg_tmpl *t;
 
+	if (s == NULL && (t = tmpl_find(name, strlen(name))) != NULL)
+		return t->ref;
 	if (s == NULL || (s->raw == NULL && s->param == NULL))
 		return NULL;
 	if (s->raw == NULL && s->value != NULL &&
@@ -689,7 +762,7 @@ bool cfg_is_set(const struct cfg *cfg, const char *name)
 static const char *typed_value(struct cfg *cfg, const char *name, enum cfg_type t,
 			       enum cfg_type t2)
 {
-	const struct cfg_param *p = cfg_param_find(name);
+	const struct cfg_param *p = cfg_param_lookup(name);
 
 	if (p == NULL || (p->type != t && p->type != t2))
 		log_panic("cfg: %s is not a parameter of the requested type", name);
@@ -719,7 +792,7 @@ bool cfg_get_bool(struct cfg *cfg, const char *name)
 long cfg_get_time(struct cfg *cfg, const char *name)
 {
 	const char *v = typed_value(cfg, name, CFG_TIME, CFG_DAYS);
-	char unit = cfg_param_find(name)->type == CFG_DAYS ? 'd' : 's';
+	char unit = cfg_param_lookup(name)->type == CFG_DAYS ? 'd' : 's';
 	long secs;
 
 	if (str_to_time(v, unit, &secs) < 0)
@@ -756,7 +829,7 @@ int cfg_edit_file(const char *path, const char *name, const char *value, struct 
 	const char *p, *end;
 	int rc;
 
-	if (!name_ok(name, nlen))
+	if (!name_ok(name, nlen) && tmpl_find(name, nlen) == NULL)
 		return err_set(err, "bad parameter name \"%s\"", name);
 	for (const char *v = value; v != NULL && *v; v++)
 		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
@@ -781,7 +854,7 @@ int cfg_edit_file(const char *path, const char *name, const char *value, struct 
 			if (!dropping)                          /* continuation */
 				buf_add(&out, p, (size_t)(next - p));
 		} else {
-			for (n = 0; p + n < next && name_char(p[n]); n++)
+			for (n = 0; p + n < next && (name_char(p[n]) || p[n] == '-'); n++)
 				;
 			dropping = n == nlen && memcmp(p, name, n) == 0 &&
 				   (p + n == next || isspace((unsigned char)p[n]) || p[n] == '=');

@@ -38,6 +38,15 @@ struct cfg_param {
 const struct cfg_param *cfg_params(size_t *n_r);
 /* cfg_param_find - the table entry for name, or NULL. */
 const struct cfg_param *cfg_param_find(const char *name);
+/* cfg_param_lookup - the entry that gives name its type and default: its
+ * own table entry, or for a per-transport name TRANSPORT_SUFFIX (TRANSPORT
+ * of [a-z0-9_-], SUFFIX one of _destination_concurrency_limit,
+ * _destination_recipient_limit, _destination_rate_delay) the entry of
+ * default_SUFFIX; NULL for any other name.  Such names are never "unknown":
+ * they are validated with that type, and when unset cfg_get gives the
+ * default_SUFFIX value and cfg_get_raw "$default_SUFFIX".  The typed getters
+ * accept them (e.g. cfg_get_time(cfg, "smtp_destination_rate_delay")). */
+const struct cfg_param *cfg_param_lookup(const char *name);
 
 struct cfg;
 

@@ -433,6 +433,92 @@ static void test_edit_file(void **state)
 	rmdir(dir);
 }
 
+/* per-transport names: TRANSPORT_destination_{concurrency_limit,
+ * recipient_limit,rate_delay} are typed and defaulted by default_*. */
+static void test_transport_params(void **state)
+{
+	static const char *const good[] = {
+		"smtp_destination_rate_delay",
+		"relay-out_destination_concurrency_limit",
+		"a_b-c9_destination_recipient_limit",
+	};
+	static const char *const bad[] = {
+		"_destination_rate_delay",      /* no transport */
+		"Smtp_destination_rate_delay",  /* upper case */
+		"smtp.x_destination_rate_delay",
+		"smtp_destination_rate_delays",
+		"smtp_destination_concurrency",
+		"destination_rate_delay",
+	};
+	struct err err;
+	struct cfg *cfg;
+	char *text;
+
+	for (size_t i = 0; i < N_ELEMENTS(good); i++)
+		assert_non_null(cfg_param_lookup(good[i]));
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++)
+		assert_null(cfg_param_lookup(bad[i]));
+	assert_ptr_equal(cfg_param_lookup("smtp_destination_rate_delay"),
+			 cfg_param_find("default_destination_rate_delay"));
+	assert_ptr_equal(cfg_param_lookup("local_destination_recipient_limit"),
+			 cfg_param_find("local_destination_recipient_limit"));
+	assert_null(cfg_param_find("smtp_destination_rate_delay"));
+
+	cfg = parse("default_destination_concurrency_limit = 7\n"
+		    "smtp_destination_rate_delay = 2m\n"
+		    "relay-out_destination_recipient_limit = 3\n"
+		    "x_destination_concurrency_limit = $default_destination_recipient_limit\n",
+		    &err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg_problems(cfg), "");
+	assert_int_equal(cfg_get_time(cfg, "smtp_destination_rate_delay"), 120);
+	assert_int_equal(cfg_get_time(cfg, "relay_destination_rate_delay"), 0);
+	assert_int_equal(cfg_get_int(cfg, "relay-out_destination_recipient_limit"), 3);
+	assert_int_equal(cfg_get_int(cfg, "x_destination_concurrency_limit"), 50);
+	/* unset: the default_* value, shown raw as a reference to it */
+	assert_int_equal(cfg_get_int(cfg, "smtp_destination_concurrency_limit"), 7);
+	assert_string_equal(cfg_get(cfg, "smtp_destination_concurrency_limit"), "7");
+	assert_string_equal(cfg_get_raw(cfg, "smtp_destination_concurrency_limit"),
+			    "$default_destination_concurrency_limit");
+	assert_string_equal(cfg_get_raw(cfg, "smtp_destination_rate_delay"), "2m");
+	assert_false(cfg_is_set(cfg, "smtp_destination_concurrency_limit"));
+	assert_true(cfg_is_set(cfg, "relay-out_destination_recipient_limit"));
+	/* -o overrides are checked with the inherited type */
+	assert_int_equal(cfg_set(cfg, "smtp_destination_rate_delay", "soon", &err), -1);
+	assert_string_equal(err.msg, "bad time value \"soon\" for smtp_destination_rate_delay");
+	assert_int_equal(cfg_set(cfg, "lmtp_destination_rate_delay", "5s", &err), 0);
+	assert_int_equal(cfg_get_time(cfg, "lmtp_destination_rate_delay"), 5);
+	assert_int_equal(cfg_set(cfg, "a-b_c", "1", &err), -1);
+	cfg_free(&cfg);
+
+	parse_fails("smtp_destination_concurrency_limit = many\n", 0,
+		    "D/main.cf:1: bad integer value \"many\" for smtp_destination_concurrency_limit");
+	parse_fails("smtp_destination_rate_delay = 1x\n", 0,
+		    "D/main.cf:1: bad time value \"1x\" for smtp_destination_rate_delay");
+	parse_fails("relay-out_thing = 1\n", 0, "D/main.cf:1: bad parameter name \"relay-out_thing\"");
+	/* an unset per-transport $name expands to its default */
+	cfg = parse("syslog_name = t$smtp_destination_recipient_limit\n", &err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg_get(cfg, "syslog_name"), "t50");
+	assert_string_equal(cfg_problems(cfg), "");
+	cfg_free(&cfg);
+	/* names with '-' are edited in place */
+	{
+		char dir[512], path[600];
+
+		with_dir(dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/main.cf", dir);
+		spit(path, "relay-out_destination_rate_delay = 1s\nrelay_destination_rate_delay = 2s\n");
+		assert_int_equal(cfg_edit_file(path, "relay-out_destination_rate_delay", "9s", &err), 0);
+		text = slurp(path);
+		assert_string_equal(text, "relay-out_destination_rate_delay = 9s\n"
+					  "relay_destination_rate_delay = 2s\n");
+		free(text);
+		unlink(path);
+		rmdir(dir);
+	}
+}
+
 static void test_load_errors(void **state)
 {
 	char dir[512], path[600];
@@ -473,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_foreach_set),
 		cmocka_unit_test(test_edit_file),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_transport_params),
 	};
 
 	log_init("test_cfg");
