@@ -4,6 +4,8 @@
 #
 #   receive+deliver  smtp-source -> smtpd -> queue -> local -> Maildir,
 #                    2000 x 2 KB messages at 1, 10 and 50 clients (issue 3)
+#   relay            bench/relay.sh (issue 4)
+#   idle             bench/idle.sh: 10,000 idle SMTP connections, memory held
 #
 # Each line prints both rates (messages/s, end to end until the last message
 # is in the Maildir), the ratio tern/Postfix and the server CPU per message.
@@ -94,3 +96,7 @@ done
 # relay (issue 4): smtp-source -> tern -> smtp -> smtp-sink, beside Postfix
 echo
 bash "$ROOT/bench/relay.sh" "$BUILD"
+
+# idle connections (DESIGN.md: 10,000 idle connections in a few hundred MB)
+echo
+bash "$ROOT/bench/idle.sh" "$BUILD"

@@ -9,7 +9,9 @@
  *           non-blocking and close-on-exec; nothing from a peer is parsed here.
  * Errors:   bad arguments, main.cf or a failed init hook are log_fatal (exit
  *           1; master restarts with back-off); accept(2) errors are logged
- *           and retried on the next readiness event; a crash signal leaves a
+ *           and retried on the next readiness event, except running out of
+ *           descriptors or memory, which pauses accepting for a second and
+ *           reports the process full to master; a crash signal leaves a
  *           "panic: fatal signal" line before the default action.
  */
 #include "sys.h"
@@ -35,6 +37,8 @@
 #define SERVER_LISTEN_FD0 4
 #define SERVER_MAX_LISTEN 64
 #define SERVER_ACCEPT_BURST 64
+/* SERVER_RESUME_MS - how long accept(2) rests after EMFILE and the like. */
+#define SERVER_RESUME_MS 1000
 
 struct server_opts {
 	const char *config_dir;
@@ -59,6 +63,7 @@ static struct {
 	int status_fd;
 	struct event *status_ev;
 	struct event *idle_ev;
+	struct event *resume_ev; /* out of descriptors: accept again later */
 	struct event *stop_ev;
 	struct event *sig_ev[2];
 	unsigned int sessions;
@@ -320,6 +325,33 @@ static void on_status(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* on_resume - a pause for want of descriptors is over: accept again when
+ * the session limit allows (server_session_end may have done it already). */
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	if (srv.paused && !srv.stopping &&
+	    (srv.session_limit == 0 || srv.sessions < srv.session_limit)) {
+		listeners_enable(true);
+		status_send(SERVER_STATUS_AVAIL);
+	}
+}
+
+/* accept_pause - accept(2) ran out of descriptors or memory: the listener
+ * would stay readable and spin the loop, so stop accepting for
+ * SERVER_RESUME_MS (or until a session ends) and tell master this process
+ * is full, so another one takes the waiting connections. */
+static void accept_pause(int error)
+{
+	struct timeval tv = { SERVER_RESUME_MS / 1000, (SERVER_RESUME_MS % 1000) * 1000 };
+
+	log_warn("accept: %s -- not accepting for %d ms (%u sessions)", strerror(error),
+		 SERVER_RESUME_MS, srv.sessions);
+	listeners_enable(false);
+	status_send(SERVER_STATUS_FULL);
+	if (srv.resume_ev != NULL)
+		event_add(srv.resume_ev, &tv);
+}
+
 /* on_accept - drain the listener's backlog; EAGAIN (another process won
  * the race) ends the burst quietly. */
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -335,6 +367,11 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				accept_pause(errno);
+				return;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("accept: %s", strerror(errno));
 			return;
@@ -442,6 +479,7 @@ static void loop_setup(void)
 		if (srv.sig_ev[i] != NULL)
 			evsignal_add(srv.sig_ev[i], NULL);
 	srv.idle_ev = evtimer_new(base, on_idle, NULL);
+	srv.resume_ev = evtimer_new(base, on_resume, NULL);
 	if (srv.status_fd >= 0) {
 		srv.status_ev = event_new(base, srv.status_fd, EV_READ | EV_PERSIST, on_status,
 					  NULL);
@@ -462,8 +500,11 @@ static void loop_teardown(void)
 			event_free(srv.sig_ev[i]);
 	if (srv.idle_ev != NULL)
 		event_free(srv.idle_ev);
+	if (srv.resume_ev != NULL)
+		event_free(srv.resume_ev);
 	if (srv.stop_ev != NULL)
 		event_free(srv.stop_ev);
+	srv.resume_ev = NULL;
 	srv.idle_ev = srv.stop_ev = srv.sig_ev[0] = srv.sig_ev[1] = NULL;
 	event_base_free(srv.ctx.base);
 	srv.ctx.base = NULL;

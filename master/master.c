@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,6 +110,31 @@ static void fds_sane(void)
 		if (open("/dev/null", O_RDWR) != fd)
 			exit(1);
 	}
+}
+
+/* MASTER_NOFILE - the descriptor limit master gives itself and its
+ * children: an smtpd holding smtpd_max_sessions (1000) sessions needs more
+ * than the common soft limit of 1024. */
+#define MASTER_NOFILE 65536
+
+/* fds_limit - raise the soft RLIMIT_NOFILE to MASTER_NOFILE (or the hard
+ * limit if lower); as root, the hard limit too when it is below. */
+static void fds_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur >= MASTER_NOFILE)
+		return;
+	if (rl.rlim_max < MASTER_NOFILE && geteuid() == 0) {
+		struct rlimit want = { MASTER_NOFILE, MASTER_NOFILE };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max < MASTER_NOFILE ? rl.rlim_max : MASTER_NOFILE;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* owner_resolve - mail_owner and setgid_group of cfg into uid/gid/sgid. */
@@ -432,6 +458,7 @@ int main(int argc, char **argv)
 	const char *e;
 
 	fds_sane();
+	fds_limit();
 	log_init("master");
 	log_set_fatal_hook(startup_fatal_hook);
 	parse_args(argc, argv);

@@ -33,7 +33,11 @@
 #include "str.h"
 #include "xmem.h"
 
-#define LISTEN_BACKLOG 128
+/* LISTEN_BACKLOG - deep enough that a burst of connections waits while
+ * master starts another process for a full service (the kernel caps it at
+ * net.core.somaxconn).  A short queue drops handshakes, and with SYN
+ * cookies an idle client is then left half-connected and never greeted. */
+#define LISTEN_BACKLOG 4096
 #define LISTEN_MAX_FDS 64
 
 /* One address to bind: host NULL is the wildcard of family. */
