@@ -1,23 +1,24 @@
 /*
- * dns.c - asynchronous MX/A/AAAA/TLSA lookups with libunbound, driven by
- * the libevent loop (ub_fd readable -> ub_process -> callbacks).
+ * dns.c - asynchronous MX/A/AAAA/TLSA/PTR lookups with libunbound, driven
+ * by the libevent loop (ub_fd readable -> ub_process -> callbacks).  The
+ * pure helpers (rdata decoding, names, ordering) are in dns_util.c.
  * Touches:  /etc/resolv.conf (when dns_servers is empty), the trust
  *           anchor file when given, UDP/TCP to the resolver.
  * Input:    untrusted DNS answers: rdata is decoded with explicit lengths,
- *           names are checked label by label.
- * Security: runs in the smtp agent as the mail owner; a lookup is bounded
- *           by its own timer (timeout -> DNS_TEMPFAIL), so a silent
- *           resolver never stalls a delivery.
+ *           names are checked label by label (dns_util.c).
+ * Security: runs in the smtp agent and in smtpd as the mail owner; a
+ *           lookup is bounded by its own timer (timeout -> DNS_TEMPFAIL),
+ *           so a silent resolver never stalls a delivery or a session.
  * Errors:   NXDOMAIN -> DNS_NOTFOUND (bounce); SERVFAIL, timeouts and
  *           DNSSEC-bogus answers -> DNS_TEMPFAIL (defer); null MX ->
  *           DNS_NULLMX.  Reasons are Postfix-shaped ("Host or domain name
  *           not found. Name service error for name=X type=MX: ...").
- * See:      dns.h, RFC 5321 5.1, RFC 7505, RFC 7672, docs/smtp.md.
+ * See:      dns.h, RFC 5321 5.1, RFC 7505, RFC 7672, docs/smtp.md,
+ *           docs/smtpd.md "Client name lookup".
  */
 #include "sys.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netinet/in.h>
 
 #include <event2/event.h>
@@ -31,10 +32,13 @@
 #include "xmem.h"
 
 #define T_A 1
+#define T_PTR 12
 #define T_MX 15
 #define T_AAAA 28
 #define T_TLSA 52
 #define RCODE_SERVFAIL 2
+/* LOOPBACK6_ZONE - the reverse zone of ::1. */
+#define LOOPBACK6_ZONE "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."
 /* DNS_MX_HOSTS_MAX - most MX hosts whose addresses are looked up. */
 #define DNS_MX_HOSTS_MAX 20
 
@@ -66,7 +70,7 @@ struct dns_host {
 	bool tempfail;
 };
 
-enum dns_kind { DNS_Q_DEST, DNS_Q_TLSA };
+enum dns_kind { DNS_Q_DEST, DNS_Q_TLSA, DNS_Q_PTR };
 
 struct dns_query {
 	struct dns_ctx *ctx;
@@ -75,6 +79,7 @@ struct dns_query {
 	unsigned int port;
 	dns_dest_cb *dcb;
 	dns_tlsa_cb *tcb;
+	dns_ptr_cb *pcb;
 	void *arg;
 	struct loop_timer *timer;
 	struct dns_sub *subs;
@@ -86,162 +91,11 @@ struct dns_query {
 	char reason[256];
 	struct dns_dest dest;
 	struct dns_tlsa_result tlsa;
+	struct dns_ptr_result ptr;
 	struct dns_query *next, *prev;
 };
 
 static void ub_cb(void *mydata, int err, struct ub_result *result);
-
-/* ---- pure helpers ---- */
-
-void dns_mx_sort(struct dns_mx *mx, size_t n, unsigned long (*rnd)(unsigned long, void *),
-		 void *rnd_ctx)
-{
-	/* insertion sort: stable, n is small (at most a few dozen) */
-	for (size_t i = 1; i < n; i++) {
-		struct dns_mx t = mx[i];
-		size_t j = i;
-
-		while (j > 0 && mx[j - 1].pref > t.pref) {
-			mx[j] = mx[j - 1];
-			j--;
-		}
-		mx[j] = t;
-	}
-	for (size_t i = 0; i < n;) {
-		size_t end = i + 1;
-
-		while (end < n && mx[end].pref == mx[i].pref)
-			end++;
-		/* Fisher-Yates over the run [i, end) */
-		for (size_t k = end - 1; k > i; k--) {
-			size_t r = i + (size_t)rnd((unsigned long)(k - i + 1), rnd_ctx);
-			struct dns_mx t = mx[k];
-
-			mx[k] = mx[r];
-			mx[r] = t;
-		}
-		i = end;
-	}
-}
-
-/* wire_name - an uncompressed wire-format name at p (avail bytes) as text
- * into out; bytes used in *used_r.  -1 when malformed. */
-static int wire_name(const unsigned char *p, size_t avail, struct buf *out, size_t *used_r)
-{
-	size_t i = 0;
-
-	buf_reset(out);
-	for (;;) {
-		size_t l;
-
-		if (i >= avail)
-			return -1;
-		l = p[i++];
-		if (l == 0)
-			break;
-		if (l > 63 || l > avail - i || out->len + l + 1 > 255)
-			return -1;
-		if (out->len > 0)
-			buf_addc(out, '.');
-		for (size_t k = 0; k < l; k++) {
-			unsigned char c = p[i + k];
-
-			if (c <= ' ' || c >= 0x7f || c == '.' || c == '\\')
-				return -1;
-			buf_addc(out, (char)tolower(c));
-		}
-		i += l;
-	}
-	*used_r = i;
-	return 0;
-}
-
-int dns_rdata_mx(const unsigned char *rdata, size_t len, unsigned int *pref_r, struct buf *name_r)
-{
-	size_t used;
-
-	if (len < 3)
-		return -1;
-	if (wire_name(rdata + 2, len - 2, name_r, &used) < 0 || used != len - 2)
-		return -1;
-	*pref_r = (unsigned int)rdata[0] << 8 | rdata[1];
-	return 0;
-}
-
-int dns_rdata_tlsa(const unsigned char *rdata, size_t len, struct dns_tlsa *rec_r)
-{
-	if (len < 4 || len > 4096)
-		return -1;
-	rec_r->usage = rdata[0];
-	rec_r->selector = rdata[1];
-	rec_r->mtype = rdata[2];
-	rec_r->len = len - 3;
-	rec_r->data = xmemdup(rdata + 3, len - 3);
-	return 0;
-}
-
-int dns_server_spec(const char *server, struct buf *out)
-{
-	const char *host = server, *port = NULL;
-	size_t hlen;
-	unsigned char tmp[sizeof(struct in6_addr)];
-	char h[INET6_ADDRSTRLEN + 1];
-
-	if (*server == '[') {
-		const char *close = strchr(server, ']');
-
-		if (close == NULL)
-			return -1;
-		host = server + 1;
-		hlen = (size_t)(close - host);
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1] != '\0')
-			return -1;
-	} else {
-		const char *colon = strchr(server, ':');
-
-		if (colon != NULL && strchr(colon + 1, ':') != NULL)
-			colon = NULL; /* a bare IPv6 address */
-		hlen = colon != NULL ? (size_t)(colon - server) : strlen(server);
-		if (colon != NULL)
-			port = colon + 1;
-	}
-	if (hlen == 0 || hlen >= sizeof(h))
-		return -1;
-	memcpy(h, host, hlen);
-	h[hlen] = '\0';
-	if (inet_pton(AF_INET, h, tmp) != 1 && inet_pton(AF_INET6, h, tmp) != 1)
-		return -1;
-	if (port != NULL) {
-		char *end;
-		unsigned long v = strtoul(port, &end, 10);
-
-		if (*port == '\0' || *end != '\0' || v == 0 || v > 65535)
-			return -1;
-	}
-	buf_reset(out);
-	buf_adds(out, h);
-	if (port != NULL)
-		buf_printf(out, "@%s", port);
-	return 0;
-}
-
-void dns_dest_deinit(struct dns_dest *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->addrs[i].host);
-	xfree(&d->addrs);
-	d->n = 0;
-}
-
-void dns_tlsa_result_deinit(struct dns_tlsa_result *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->recs[i].data);
-	xfree(&t->recs);
-	t->n = 0;
-}
 
 /* ---- context ---- */
 
@@ -285,6 +139,18 @@ struct dns_ctx *dns_new(struct event_base *base, char **servers, size_t n_server
 	 * with an explicit resolver configured, that resolver decides */
 	if (rc == 0 && n_servers > 0)
 		rc = ub_ctx_set_option(ctx->ub, "local-zone:", "test. transparent");
+	/* likewise for reverse lookups: the private and link-local reverse
+	 * zones, and the loopback ones.  ("nodefault" given through
+	 * ub_ctx_set_option leaves the built-in zones in place in libunbound
+	 * 1.17; a transparent zone of our own replaces them) */
+	if (rc == 0 && n_servers > 0)
+		rc = ub_ctx_set_option(ctx->ub, "unblock-lan-zones:", "yes");
+	if (rc == 0 && n_servers > 0)
+		rc = ub_ctx_set_option(ctx->ub, "insecure-lan-zones:", "yes");
+	if (rc == 0 && n_servers > 0)
+		rc = ub_ctx_set_option(ctx->ub, "local-zone:", "127.in-addr.arpa. transparent");
+	if (rc == 0 && n_servers > 0)
+		rc = ub_ctx_set_option(ctx->ub, "local-zone:", LOOPBACK6_ZONE " transparent");
 	/* ask the forwarder for the full name: a minimal server may not know
 	 * the empty non-terminals qname minimisation walks through */
 	if (rc == 0)
@@ -334,6 +200,7 @@ static void query_free(struct dns_query *q)
 	free(q->hosts);
 	dns_dest_deinit(&q->dest);
 	dns_tlsa_result_deinit(&q->tlsa);
+	dns_ptr_result_deinit(&q->ptr);
 	loop_timer_free(&q->timer);
 	if (q->prev != NULL)
 		q->prev->next = q->next;
@@ -350,8 +217,10 @@ static void finish(struct dns_query *q)
 {
 	if (q->kind == DNS_Q_DEST)
 		q->dcb(&q->dest, q->arg);
-	else
+	else if (q->kind == DNS_Q_TLSA)
 		q->tcb(&q->tlsa, q->arg);
+	else
+		q->pcb(&q->ptr, q->arg);
 	query_free(q);
 }
 
@@ -365,11 +234,16 @@ static void on_timer(struct loop_timer *t, void *arg)
 			q->dest.status = DNS_TEMPFAIL;
 			snprintf(q->dest.reason, sizeof(q->dest.reason),
 				 "DNS lookup of %s timed out", q->name);
-		} else {
+		} else if (q->kind == DNS_Q_TLSA) {
 			q->tlsa.status = DNS_TEMPFAIL;
 			q->tlsa.sec = DNS_SEC_INSECURE;
 			snprintf(q->tlsa.reason, sizeof(q->tlsa.reason),
 				 "TLSA lookup for %s timed out", q->name);
+		} else {
+			dns_ptr_result_deinit(&q->ptr);
+			q->ptr.status = DNS_TEMPFAIL;
+			snprintf(q->ptr.reason, sizeof(q->ptr.reason),
+				 "PTR lookup of %s timed out", q->name);
 		}
 	}
 	finish(q);
@@ -417,7 +291,18 @@ static bool sub_start(struct dns_query *q, const char *name, int rrtype, size_t 
 
 static const char *type_name(int t)
 {
-	return t == T_MX ? "MX" : t == T_A ? "A" : t == T_AAAA ? "AAAA" : "TLSA";
+	switch (t) {
+	case T_MX:
+		return "MX";
+	case T_A:
+		return "A";
+	case T_AAAA:
+		return "AAAA";
+	case T_PTR:
+		return "PTR";
+	default:
+		return "TLSA";
+	}
 }
 
 /* answer_error - classify a failed or empty answer; 0 when it has data. */
@@ -667,6 +552,37 @@ static void tlsa_answer(struct dns_query *q, int err, struct ub_result *r)
 	finish(q);
 }
 
+/* ptr_answer - the PTR answer: the usable names, or why there are none. */
+static void ptr_answer(struct dns_query *q, int err, struct ub_result *r)
+{
+	struct dns_ptr_result *p = &q->ptr;
+	struct buf name = BUF_INIT;
+	size_t n = 0;
+
+	p->status = answer_error(err, r, q->name, T_PTR, p->reason, sizeof(p->reason));
+	if (p->status != DNS_OK) {
+		finish(q);
+		return;
+	}
+	if (r->havedata) {
+		while (r->data[n] != NULL)
+			n++;
+		p->names = xcalloc(n + 1, sizeof(*p->names));
+		for (size_t i = 0; i < n; i++)
+			if (dns_rdata_ptr((const unsigned char *)r->data[i], (size_t)r->len[i],
+					  &name) == 0 &&
+			    dns_hostname_ok(buf_cstr(&name)))
+				p->names[p->n++] = xstrdup(buf_cstr(&name));
+	}
+	buf_deinit(&name);
+	if (p->n == 0) {
+		p->status = DNS_NOTFOUND;
+		snprintf(p->reason, sizeof(p->reason), "%s for name=%s type=PTR",
+			 n > 0 ? "no usable host name" : "no data", q->name);
+	}
+	finish(q);
+}
+
 static void ub_cb(void *mydata, int err, struct ub_result *result)
 {
 	struct dns_sub *s = mydata;
@@ -678,6 +594,8 @@ static void ub_cb(void *mydata, int err, struct ub_result *result)
 		mx_answer(q, err, result);
 	else if (s->rrtype == T_TLSA)
 		tlsa_answer(q, err, result);
+	else if (s->rrtype == T_PTR)
+		ptr_answer(q, err, result);
 	else
 		addr_answer(q, s, err, result);
 	if (result != NULL)
@@ -767,6 +685,35 @@ struct dns_query *dns_lookup_tlsa(struct dns_ctx *ctx, const char *host, unsigne
 		snprintf(q->tlsa.reason, sizeof(q->tlsa.reason), "cannot start the TLSA lookup");
 		loop_timer_free(&q->timer);
 		q->timer = loop_timer_new(ctx->base, on_tlsa_now, q);
+		loop_timer_add(q->timer, 0);
+		return q;
+	}
+	loop_timer_add(q->timer, ctx->timeout_ms);
+	return q;
+}
+
+/* on_ptr_now - a PTR lookup that needed (or could start) no query. */
+static void on_ptr_now(struct loop_timer *t, void *arg)
+{
+	finish(arg);
+}
+
+struct dns_query *dns_lookup_ptr(struct dns_ctx *ctx, const struct sockaddr *sa, dns_ptr_cb *cb,
+				 void *arg)
+{
+	struct buf name = BUF_INIT;
+	struct dns_query *q;
+	bool ok = dns_ptr_name(sa, &name) == 0;
+
+	q = query_new(ctx, DNS_Q_PTR, ok ? buf_cstr(&name) : "", 0, arg);
+	buf_deinit(&name);
+	q->pcb = cb;
+	if (!ok || !sub_start(q, q->name, T_PTR, 0)) {
+		q->ptr.status = ok ? DNS_TEMPFAIL : DNS_NOTFOUND;
+		snprintf(q->ptr.reason, sizeof(q->ptr.reason), "%s",
+			 ok ? "cannot start the PTR lookup" : "not an IP address");
+		loop_timer_free(&q->timer);
+		q->timer = loop_timer_new(ctx->base, on_ptr_now, q);
 		loop_timer_add(q->timer, 0);
 		return q;
 	}

@@ -1,15 +1,20 @@
 /*
- * dns.h - asynchronous DNS for delivery (libunbound inside the libevent
- * loop): the mail exchangers of a destination with their addresses, in
- * the order they must be tried, and TLSA records with their DNSSEC status
- * for DANE.  CNAME chains are followed by the resolver.
+ * dns.h - asynchronous DNS (libunbound inside the libevent loop): the mail
+ * exchangers of a destination with their addresses, in the order they
+ * must be tried, and TLSA records with their DNSSEC status for DANE (the
+ * smtp agent); the names of a client address from its PTR records, to be
+ * forward-confirmed with dns_lookup_dest and dns_dest_has_addr (smtpd).
+ * CNAME chains are followed by the resolver.
  *
  * `dns_servers = host[:port]` sends every query to that resolver (a
  * forwarder); otherwise /etc/resolv.conf.  Answers are DNSSEC-validated
  * when a trust anchor file is given ($dns_trust_anchor_file); without one
- * every answer is "insecure".
+ * every answer is "insecure".  With dns_servers set, reverse lookups of
+ * loopback and private addresses go to that resolver too (libunbound
+ * would otherwise answer them from its built-in local zones).
  * See: RFC 5321 5.1, RFC 7505 (null MX), RFC 7672 (DANE for SMTP),
- *      docs/smtp.md "Finding the destination".
+ *      RFC 1035 3.5 and RFC 3596 2.5 (reverse names),
+ *      docs/smtp.md "Finding the destination", docs/smtpd.md.
  */
 #ifndef TERN_DNS_H
 #define TERN_DNS_H
@@ -75,6 +80,17 @@ struct dns_tlsa_result {
 	size_t n;
 };
 
+/* The names a reverse (PTR) lookup found. */
+struct dns_ptr_result {
+	enum dns_status status; /* DNS_OK (n > 0); DNS_NOTFOUND: NXDOMAIN,
+				 * no PTR record or none with a usable
+				 * name; DNS_TEMPFAIL: SERVFAIL, timeout */
+	char reason[256];	/* for DNS_NOTFOUND/TEMPFAIL */
+	char **names;		/* lower case, no trailing dot, each one
+				 * dns_hostname_ok; in answer order */
+	size_t n;
+};
+
 struct dns_ctx;
 struct dns_query;
 
@@ -94,6 +110,7 @@ void dns_free(struct dns_ctx **ctxp);
  * from inside. */
 typedef void dns_dest_cb(const struct dns_dest *res, void *arg);
 typedef void dns_tlsa_cb(const struct dns_tlsa_result *res, void *arg);
+typedef void dns_ptr_cb(const struct dns_ptr_result *res, void *arg);
 
 /* dns_lookup_dest - where mail for name goes.  use_mx: the MX records of
  * name in preference order (equal preferences shuffled), each host's
@@ -106,6 +123,15 @@ struct dns_query *dns_lookup_dest(struct dns_ctx *ctx, const char *name, bool us
 /* dns_lookup_tlsa - the TLSA records of _PORT._tcp.HOST. */
 struct dns_query *dns_lookup_tlsa(struct dns_ctx *ctx, const char *host, unsigned int port,
 				  dns_tlsa_cb *cb, void *arg);
+/* dns_lookup_ptr - the host names of address sa (AF_INET or AF_INET6;
+ * an IPv4-mapped IPv6 address is looked up as IPv4) from the PTR records
+ * of its in-addr.arpa or ip6.arpa name.  Names that are not plausible host
+ * names (dns_hostname_ok) are left out.  The names are not confirmed: to
+ * trust one, look up its addresses (dns_lookup_dest, !use_mx) and check
+ * that they hold sa (dns_dest_has_addr).  Another family: DNS_NOTFOUND.
+ * The callback runs from the loop, never from inside this call. */
+struct dns_query *dns_lookup_ptr(struct dns_ctx *ctx, const struct sockaddr *sa, dns_ptr_cb *cb,
+				 void *arg);
 /* dns_cancel - stop a lookup (its callback never runs); NULL-safe, sets
  * *qp NULL. */
 void dns_cancel(struct dns_query **qp);
@@ -126,8 +152,26 @@ int dns_rdata_tlsa(const unsigned char *rdata, size_t len, struct dns_tlsa *rec_
 /* dns_server_spec - "host[:port]" (or "[v6]:port") as libunbound's
  * "addr@port" into out; -1 for a malformed entry. */
 int dns_server_spec(const char *server, struct buf *out) ATTR_WARN_UNUSED;
-/* dns_dest_deinit / dns_tlsa_result_deinit - free what a lookup filled. */
+/* dns_ptr_name - the reverse-lookup name of sa into out, without the
+ * trailing dot: "4.3.2.1.in-addr.arpa" for 1.2.3.4 (an IPv4-mapped IPv6
+ * address counts as IPv4), 32 nibbles low-order first then "ip6.arpa" for
+ * IPv6.  -1 for another family. */
+int dns_ptr_name(const struct sockaddr *sa, struct buf *out) ATTR_WARN_UNUSED;
+/* dns_rdata_ptr - decode a PTR rdata (an uncompressed name) into name_r,
+ * lower case, no trailing dot.  -1 when malformed. */
+int dns_rdata_ptr(const unsigned char *rdata, size_t len, struct buf *name_r) ATTR_WARN_UNUSED;
+/* dns_hostname_ok - name (no trailing dot) is a plausible host name:
+ * labels of 1..63 letters, digits, '-' and '_' without a '-' at either
+ * end, at most 253 bytes, and a last label that is not all digits (so that
+ * no address literal such as "192.0.2.1" passes for a name). */
+bool dns_hostname_ok(const char *name);
+/* dns_dest_has_addr - one of d's addresses is sa's (ports ignored;
+ * IPv4-mapped IPv6 addresses compare as IPv4). */
+bool dns_dest_has_addr(const struct dns_dest *d, const struct sockaddr *sa);
+/* dns_dest_deinit / dns_tlsa_result_deinit / dns_ptr_result_deinit - free
+ * what a lookup filled. */
 void dns_dest_deinit(struct dns_dest *d);
 void dns_tlsa_result_deinit(struct dns_tlsa_result *t);
+void dns_ptr_result_deinit(struct dns_ptr_result *p);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * test_dns.c - unit tests for the pure parts of lib/dns.c: MX ordering
+ * test_dns.c - unit tests for the pure parts of lib/dns (dns_util.c): MX ordering
  * (preference order, equal preferences shuffled, every order reachable),
  * MX and TLSA rdata decoding (good, truncated, over-long labels), and
  * dns_servers entries.
