@@ -41,7 +41,16 @@ extern const struct ipc_proto proto_qmgr;
  * dsn=X.Y.Z, status=sent|deferred|bounced (text)) and sends
  * DELIVER_STATUS  offset U64, result U32 (DELIVER_OK/DEFER/BOUNCE),
  *                 dsn STR ("2.0.0"), reason STR
- * one per recipient, then DELIVER_DONE (none) with the request's reqid.
+ * one per recipient, then DELIVER_DONE with the request's reqid and the
+ * optional attributes
+ *                 site_status U32 (DELIVER_SITE_OK/FAILED), site_dsn STR
+ *                 ("4.4.1"), site_reason STR (the agent's text)
+ * site_status DELIVER_SITE_FAILED says the whole destination failed, not
+ * one recipient or message: no MX host or address could be reached, every
+ * connection failed or was turned away (4xx/421 greeting, 421), DNS
+ * SERVFAIL or timeout.  qmgr then suspends the transport/destination for
+ * minimal_backoff_time ("delivery temporarily suspended: REASON").  Absent
+ * (agents that do not know it, such as local): DELIVER_SITE_OK.
  * A queue file that cannot be read: every recipient DEFER with the reason.
  */
 enum deliver_type {
@@ -53,6 +62,10 @@ enum deliver_result {
 	DELIVER_OK = 0,
 	DELIVER_DEFER = 1,
 	DELIVER_BOUNCE = 2,
+};
+enum deliver_site {
+	DELIVER_SITE_OK = 0,
+	DELIVER_SITE_FAILED = 1,
 };
 #define DELIVER_MAX_RCPTS 1000
 extern const struct ipc_proto proto_deliver;

@@ -130,6 +130,8 @@ static void on_client_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, vo
 			ipc_reject(conn, "malformed FLUSH");
 			return;
 		}
+		/* as Postfix's flush: suspended destinations are tried again */
+		(void)qmgr_sched_revive(q, site);
 		reply(conn, QMGR_FLUSH_OK, msg->reqid, true, qmgr_flush(q, site, qid));
 		qmgr_kick(q);
 	} else {
@@ -162,7 +164,8 @@ static unsigned long cfg_ulong(struct cfg *cfg, const char *name, unsigned long 
 	return v < (long)min ? min : (unsigned long)v;
 }
 
-/* read_params - every main.cf number qmgr uses. */
+/* read_params - the main.cf numbers qmgr uses; the per-transport limits
+ * are read when a transport is first used (qmgr_sched.c). */
 static void read_params(struct qmgr *q)
 {
 	struct cfg *cfg = q->cfg;
@@ -176,10 +179,6 @@ static void read_params(struct qmgr *q)
 	q->bounce_lifetime = cfg_get_time(cfg, "bounce_queue_lifetime");
 	q->delay_warning = cfg_get_time(cfg, "delay_warning_time");
 	q->active_limit = cfg_ulong(cfg, "qmgr_message_active_limit", 1);
-	q->default_conc = cfg_ulong(cfg, "default_destination_concurrency_limit", 1);
-	q->local_conc = cfg_ulong(cfg, "local_destination_concurrency_limit", 1);
-	q->default_rcpt_limit = cfg_ulong(cfg, "default_destination_recipient_limit", 1);
-	q->local_rcpt_limit = cfg_ulong(cfg, "local_destination_recipient_limit", 1);
 	q->default_proc_limit = cfg_ulong(cfg, "default_process_limit", 1);
 	q->bounce_size_limit = cfg_ulong(cfg, "bounce_size_limit", 0);
 	q->ipc_timeout = cfg_get_time(cfg, "ipc_timeout");

@@ -101,6 +101,34 @@ void qmgr_routes_sort(struct qmgr_route *routes, size_t n);
  * routes with the same transport and destination, at most limit (>= 1). */
 size_t qmgr_routes_batch(const struct qmgr_route *routes, size_t n, size_t start, size_t limit);
 
+/* qmgr_param_name - the parameter that sets SUFFIX ("destination_rate_delay",
+ * "destination_concurrency_limit", "destination_recipient_limit") for a
+ * transport, into name_r: "TRANSPORT_SUFFIX" when that is a parameter (the
+ * table's own, as local_destination_recipient_limit, or a per-transport
+ * name: lib/cfg.h cfg_param_lookup), else "default_SUFFIX". */
+struct buf;
+void qmgr_param_name(const char *transport, const char *suffix, struct buf *name_r);
+
+/* The state of a destination (docs/qmgr.md "Dead destinations"). */
+enum qmgr_dest_state {
+	QMGR_DEST_ALIVE, /* deliveries up to the concurrency limit */
+	QMGR_DEST_DEAD,	 /* suspended: new and waiting entries are deferred */
+	QMGR_DEST_PROBE, /* suspension over: one delivery at a time decides */
+};
+/* qmgr_dest_room - may a destination in state st start one more delivery,
+ * with busy in flight and concurrency limit conc?  rate_limited (its
+ * transport's rate delay is > 0) allows one at a time, and none while
+ * rate_wait (the delay since the last start is running). */
+bool qmgr_dest_room(enum qmgr_dest_state st, unsigned long busy, unsigned long conc,
+		    bool rate_limited, bool rate_wait);
+/* qmgr_site_reason - "delivery temporarily suspended: REASON" into out
+ * (REASON from an agent, sanitized and capped; without one the words
+ * alone). */
+void qmgr_site_reason(const char *reason, struct buf *out);
+/* qmgr_site_dsn - dsn when it is a temporary RFC 3463 code (4.X.Y), else
+ * "4.4.1" (cannot connect). */
+const char *qmgr_site_dsn(const char *dsn);
+
 /* ---- the process state ---- */
 
 struct qmgr_message;
@@ -121,8 +149,6 @@ struct qmgr {
 	long queue_run_delay, min_backoff, max_backoff;
 	long max_lifetime, bounce_lifetime, delay_warning;
 	unsigned long active_limit;
-	unsigned long default_conc, local_conc;
-	unsigned long default_rcpt_limit, local_rcpt_limit;
 	unsigned long default_proc_limit;
 	size_t bounce_size_limit;
 	long ipc_timeout;
@@ -213,9 +239,15 @@ void qmgr_schedule(struct qmgr *q);
 /* qmgr_sched_free - drop every transport and connection (exit). */
 void qmgr_sched_free(struct qmgr *q);
 /* qmgr_transport_limits - rcpt and per-destination concurrency limits and
- * whether destinations are per recipient, for a transport name. */
+ * whether destinations are per recipient, for a transport name
+ * (TRANSPORT_destination_* parameters, else default_destination_*; read
+ * once per transport). */
 void qmgr_transport_limits(struct qmgr *q, const char *transport, size_t *rcpt_limit_r,
 			   unsigned long *dest_conc_r, bool *per_rcpt_r);
+/* qmgr_sched_revive - end the suspension of dead destinations (QMGR_FLUSH,
+ * as Postfix's flush does): those called site (case-insensitive), or all
+ * when site is NULL.  Returns how many. */
+unsigned int qmgr_sched_revive(struct qmgr *q, const char *site);
 
 /* ---- qmgr_dsn.c ---- */
 

@@ -3,9 +3,13 @@
  *                batches of recipients ("entries") wait in per-destination
  *                FIFOs; destinations with work take turns (round robin)
  *                within their transport, bounded by the transport's process
- *                limit (master.cf maxproc) and the per-destination
- *                concurrency limit; each request goes over a reused or new
- *                lib/ipc connection to private/TRANSPORT (proto_deliver).
+ *                limit (master.cf maxproc), the per-destination concurrency
+ *                limit and rate delay (TRANSPORT_destination_*); each
+ *                request goes over a reused or new lib/ipc connection to
+ *                private/TRANSPORT (proto_deliver).  A destination whose
+ *                agent reports a site failure is suspended ("dead") for
+ *                minimal_backoff_time: what waits for it, and what comes,
+ *                is deferred at once; then one delivery probes it.
  * Touches:  the agents' UNIX sockets; through qmgr_message.c the defer log
  *           of recipients the agent never answered for.
  * Input:    DELIVER_STATUS / DELIVER_DONE from agents: an offset that is not
@@ -17,12 +21,16 @@
  *           round, decides what is delivered.
  * Errors:   a transport whose socket is missing or refuses: its recipients
  *           are deferred "mail transport unavailable"; an agent that dies
- *           mid-request: "delivery agent crashed".
+ *           mid-request: "delivery agent crashed"; a suspended destination:
+ *           "delivery temporarily suspended: REASON".  Logged: one line when
+ *           a destination is marked dead, one when it is revived; nothing
+ *           per rate-delay wait.
  * See:      lib/proto.h (deliver protocol), docs/qmgr.md "Scheduling".
  */
 #include "sys.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -36,6 +44,7 @@
 #include "mastercf.h"
 #include "proto.h"
 #include "qmgr.h"
+#include "str.h"
 #include "xmem.h"
 
 struct qmgr_dest;
@@ -59,6 +68,10 @@ struct qmgr_dest {
 	unsigned long busy;		/* entries in flight */
 	bool ready;			/* on tr's ready list */
 	struct qmgr_dest *rprev, *rnext;
+	enum qmgr_dest_state state;
+	char *dead_dsn, *dead_reason; /* while DEAD: what entries are deferred with */
+	struct loop_timer *dead_timer; /* DEAD: the end of the suspension */
+	struct loop_timer *rate_timer; /* rate delay since the last start runs */
 };
 
 struct qmgr_agent {
@@ -75,6 +88,7 @@ struct qmgr_transport {
 	char *peer; /* "unix:private/NAME" for logs */
 	unsigned long proc_limit, dest_conc;
 	size_t rcpt_limit;
+	long rate_delay; /* seconds; > 0: one delivery per destination at a time */
 	unsigned long busy; /* requests in flight */
 	struct qmgr_map dests;
 	struct qmgr_dest *rhead, *rtail; /* destinations with work and room */
@@ -83,16 +97,30 @@ struct qmgr_transport {
 	struct qmgr_transport *next;
 };
 
+static struct qmgr_transport *transport_get(struct qmgr *q, const char *name);
+
 void qmgr_transport_limits(struct qmgr *q, const char *transport, size_t *rcpt_limit_r,
 			   unsigned long *dest_conc_r, bool *per_rcpt_r)
 {
-	bool local = strcmp(transport, "local") == 0;
+	struct qmgr_transport *tr = transport_get(q, transport);
 
-	*rcpt_limit_r = local ? q->local_rcpt_limit : q->default_rcpt_limit;
-	if (*rcpt_limit_r > DELIVER_MAX_RCPTS)
-		*rcpt_limit_r = DELIVER_MAX_RCPTS;
-	*dest_conc_r = local ? q->local_conc : q->default_conc;
-	*per_rcpt_r = local;
+	*rcpt_limit_r = tr->rcpt_limit;
+	*dest_conc_r = tr->dest_conc;
+	*per_rcpt_r = strcmp(transport, "local") == 0;
+}
+
+/* transport_param - a number of tr's TRANSPORT_SUFFIX or default_SUFFIX
+ * parameter (qmgr_param_name), at least min. */
+static long transport_param(struct qmgr *q, const char *tr, const char *suffix, bool time,
+			    long min)
+{
+	struct buf name = BUF_INIT;
+	long v;
+
+	qmgr_param_name(tr, suffix, &name);
+	v = time ? cfg_get_time(q->cfg, buf_cstr(&name)) : cfg_get_int(q->cfg, buf_cstr(&name));
+	buf_deinit(&name);
+	return v < min ? min : v;
 }
 
 static void on_retry(struct loop_timer *t, void *arg)
@@ -107,7 +135,6 @@ static struct qmgr_transport *transport_get(struct qmgr *q, const char *name)
 {
 	struct qmgr_transport *tr;
 	const struct service *svc;
-	bool per_rcpt;
 
 	for (tr = q->transports; tr != NULL; tr = tr->next)
 		if (strcmp(tr->name, name) == 0)
@@ -116,7 +143,12 @@ static struct qmgr_transport *transport_get(struct qmgr *q, const char *name)
 	tr->q = q;
 	tr->name = xstrdup(name);
 	tr->peer = xasprintf("unix:private/%s", name);
-	qmgr_transport_limits(q, name, &tr->rcpt_limit, &tr->dest_conc, &per_rcpt);
+	tr->rcpt_limit = (size_t)transport_param(q, name, "destination_recipient_limit", false, 1);
+	if (tr->rcpt_limit > DELIVER_MAX_RCPTS)
+		tr->rcpt_limit = DELIVER_MAX_RCPTS;
+	tr->dest_conc =
+		(unsigned long)transport_param(q, name, "destination_concurrency_limit", false, 1);
+	tr->rate_delay = transport_param(q, name, "destination_rate_delay", true, 0);
 	svc = q->mcf != NULL ? mastercf_find(q->mcf, name, SERVICE_UNIX) : NULL;
 	tr->proc_limit = svc != NULL && svc->maxproc > 0 ? svc->maxproc : q->default_proc_limit;
 	qmgr_map_init(&tr->dests);
@@ -131,7 +163,9 @@ static void ready_add(struct qmgr_dest *d)
 {
 	struct qmgr_transport *tr = d->tr;
 
-	if (d->ready || d->head == NULL || d->busy >= tr->dest_conc)
+	if (d->ready || d->head == NULL ||
+	    !qmgr_dest_room(d->state, d->busy, tr->dest_conc, tr->rate_delay > 0,
+			    d->rate_timer != NULL && loop_timer_pending(d->rate_timer)))
 		return;
 	d->ready = true;
 	d->rnext = NULL;
@@ -161,15 +195,104 @@ static void ready_del(struct qmgr_dest *d)
 	d->rprev = d->rnext = NULL;
 }
 
-/* dest_maybe_free - a destination with nothing waiting or in flight goes. */
+/* dest_maybe_free - a destination with nothing waiting or in flight goes,
+ * unless it is suspended or its rate delay runs (that state must stay). */
 static void dest_maybe_free(struct qmgr_dest *d)
 {
-	if (d->head != NULL || d->busy > 0)
+	if (d->head != NULL || d->busy > 0 || d->state == QMGR_DEST_DEAD ||
+	    (d->rate_timer != NULL && loop_timer_pending(d->rate_timer)))
 		return;
 	ready_del(d);
 	qmgr_map_del(&d->tr->dests, d->key);
+	loop_timer_free(&d->dead_timer);
+	loop_timer_free(&d->rate_timer);
+	free(d->dead_dsn);
+	free(d->dead_reason);
 	free(d->key);
 	free(d);
+}
+
+static void entry_finish(struct qmgr_entry *e, const char *dsn, const char *why);
+
+/* dest_log - "TRANSPORT/DEST" for the suspension log lines. */
+static void dest_log(const struct qmgr_dest *d, struct buf *out)
+{
+	buf_reset(out);
+	buf_printf(out, "%s/", d->tr->name);
+	str_sanitize(out, d->key, strlen(d->key), 300);
+}
+
+/* dest_revive - d is no longer suspended (probe succeeded, flush, or the
+ * suspension ran out with nothing waiting): log it, serve it again. */
+static void dest_revive(struct qmgr_dest *d, const char *how)
+{
+	struct buf name = BUF_INIT;
+
+	dest_log(d, &name);
+	log_info("%s: destination revived (%s)", buf_cstr(&name), how);
+	buf_deinit(&name);
+	d->state = QMGR_DEST_ALIVE;
+	if (d->dead_timer != NULL)
+		loop_timer_del(d->dead_timer);
+	xfree(&d->dead_dsn);
+	xfree(&d->dead_reason);
+	ready_add(d);
+	qmgr_kick(d->tr->q);
+}
+
+/* on_dead_timer - the suspension is over: one delivery probes (or, with
+ * nothing waiting, the destination is simply alive again). */
+static void on_dead_timer(struct loop_timer *t, void *arg)
+{
+	struct qmgr_dest *d = arg;
+
+	if (d->head == NULL && d->busy == 0) {
+		dest_revive(d, "suspension over");
+		dest_maybe_free(d);
+		return;
+	}
+	d->state = QMGR_DEST_PROBE;
+	xfree(&d->dead_dsn);
+	xfree(&d->dead_reason);
+	ready_add(d);
+	qmgr_kick(d->tr->q);
+}
+
+/* dest_suspend - the agent says the whole destination failed: mark it
+ * dead for minimal_backoff_time (log it when it was not dead yet) and
+ * defer every entry waiting for it at once. */
+static void dest_suspend(struct qmgr_dest *d, const char *dsn, const char *reason)
+{
+	struct qmgr *q = d->tr->q;
+	struct buf why = BUF_INIT, name = BUF_INIT;
+	struct qmgr_entry *e;
+	long secs = q->min_backoff > 0 ? q->min_backoff : 1;
+
+	qmgr_site_reason(reason, &why);
+	if (d->state != QMGR_DEST_DEAD) {
+		dest_log(d, &name);
+		buf_adds(&name, ": destination marked dead for ");
+		buf_printf(&name, "%lds: ", secs);
+		str_sanitize(&name, reason, strlen(reason), 800);
+		log_info("%s", buf_cstr(&name));
+		d->state = QMGR_DEST_DEAD;
+		free(d->dead_dsn);
+		free(d->dead_reason);
+		d->dead_dsn = xstrdup(qmgr_site_dsn(dsn));
+		d->dead_reason = xstrdup(buf_cstr(&why));
+		if (d->dead_timer == NULL)
+			d->dead_timer = loop_timer_new(q->base, on_dead_timer, d);
+		loop_timer_add(d->dead_timer, (unsigned long)secs * 1000);
+	}
+	ready_del(d);
+	while ((e = d->head) != NULL) {
+		d->head = e->next;
+		if (d->head == NULL)
+			d->tail = NULL;
+		entry_finish(e, d->dead_dsn, d->dead_reason);
+	}
+	buf_deinit(&why);
+	buf_deinit(&name);
 }
 
 void qmgr_sched_add(struct qmgr *q, struct qmgr_message *m, const char *transport, const char *dest,
@@ -191,26 +314,31 @@ void qmgr_sched_add(struct qmgr *q, struct qmgr_message *m, const char *transpor
 	e->rcpts = xmemdup(rcpts, n * sizeof(*rcpts));
 	e->answered = xcalloc(n, sizeof(*e->answered));
 	e->n = n;
+	m->entries_out++;
+	if (d->state == QMGR_DEST_DEAD) {
+		/* the caller holds the message's round open: this cannot end it */
+		entry_finish(e, d->dead_dsn, d->dead_reason);
+		return;
+	}
 	if (d->tail != NULL)
 		d->tail->next = e;
 	else
 		d->head = e;
 	d->tail = e;
-	m->entries_out++;
 	ready_add(d);
 	qmgr_kick(q);
 }
 
-/* entry_finish - defer whatever the agent did not answer for, free the
- * entry, release its destination slot and tell its message. */
-static void entry_finish(struct qmgr_entry *e, const char *why)
+/* entry_finish - defer whatever the agent did not answer for (with dsn and
+ * why), free the entry and tell its message. */
+static void entry_finish(struct qmgr_entry *e, const char *dsn, const char *why)
 {
 	struct qmgr_message *m = e->msg;
 	size_t i;
 
 	for (i = 0; i < e->n; i++)
 		if (!e->answered[i])
-			qmgr_message_defer(m, e->rcpts[i], "4.3.0", why);
+			qmgr_message_defer(m, e->rcpts[i], dsn, why);
 	free(e->nexthop);
 	free(e->rcpts);
 	free(e->answered);
@@ -218,8 +346,10 @@ static void entry_finish(struct qmgr_entry *e, const char *why)
 	qmgr_message_entry_done(m);
 }
 
-/* agent_release - the agent's request is over: slots back, maybe idle. */
-static void agent_release(struct qmgr_agent *a, const char *why)
+/* agent_release - the agent's request is over: slots back, maybe idle.
+ * site_reason non-NULL: the agent reported a destination failure. */
+static void agent_release(struct qmgr_agent *a, const char *why, const char *site_dsn,
+			  const char *site_reason)
 {
 	struct qmgr_entry *e = a->entry;
 	struct qmgr_dest *d;
@@ -230,7 +360,11 @@ static void agent_release(struct qmgr_agent *a, const char *why)
 	d = e->dest;
 	d->busy--;
 	a->tr->busy--;
-	entry_finish(e, why);
+	entry_finish(e, "4.3.0", why);
+	if (site_reason != NULL)
+		dest_suspend(d, site_dsn, site_reason);
+	else if (d->state == QMGR_DEST_PROBE)
+		dest_revive(d, "a delivery got through");
 	ready_add(d);
 	dest_maybe_free(d);
 	qmgr_kick(a->tr->q);
@@ -257,7 +391,7 @@ static void agent_close(struct qmgr_agent *a, const char *why)
 		else
 			buf_printf(&reason, "delivery agent failed: %s", why);
 		log_warn("%s: %s: %s", a->entry->msg->qid, a->tr->peer, reason.data);
-		agent_release(a, reason.data);
+		agent_release(a, reason.data, NULL, NULL);
 	}
 	agent_unlink(a);
 	free(a);
@@ -302,7 +436,8 @@ static int on_status(struct qmgr_agent *a, struct ipc_msg *msg)
 static void on_agent_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, void *arg)
 {
 	struct qmgr_agent *a = arg;
-	const char *reason = "refused";
+	const char *reason = "refused", *site_dsn = "", *site_reason = "";
+	uint32_t site = DELIVER_SITE_OK;
 
 	if (fd >= 0)
 		close(fd);
@@ -320,7 +455,10 @@ static void on_agent_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, voi
 			ipc_reject(conn, "DONE for request %u, expected %u", msg->reqid, a->reqid);
 			break;
 		}
-		agent_release(a, "delivery agent returned no status");
+		(void)ipc_get(msg, 0, IPC_U32("site_status", &site), IPC_STR("site_dsn", &site_dsn),
+			      IPC_STR("site_reason", &site_reason), IPC_END);
+		agent_release(a, "delivery agent returned no status", site_dsn,
+			      site == DELIVER_SITE_FAILED ? site_reason : NULL);
 		ipc_conn_set_timeout(conn, QMGR_AGENT_IDLE_MS);
 		break;
 	case IPC_ERROR:
@@ -408,6 +546,17 @@ static bool send_request(struct qmgr_agent *a, struct qmgr_entry *e)
 	return ok;
 }
 
+/* on_rate_timer - the rate delay after the last start to d has passed. */
+static void on_rate_timer(struct loop_timer *t, void *arg)
+{
+	struct qmgr_dest *d = arg;
+	struct qmgr *q = d->tr->q;
+
+	ready_add(d);
+	dest_maybe_free(d);
+	qmgr_kick(q);
+}
+
 /* dispatch - start entry e, already taken off its destination (which is
  * off the ready list).  The destination goes back to the end of the ready
  * list when it has more work and room: round robin between destinations.
@@ -429,7 +578,7 @@ static bool dispatch(struct qmgr_transport *tr, struct qmgr_entry *e)
 			return false;
 		}
 		log_warn("%s: connect to %s: %s", e->msg->qid, tr->peer, strerror(errno));
-		entry_finish(e, "mail transport unavailable");
+		entry_finish(e, "4.3.0", "mail transport unavailable");
 		ready_add(d);
 		dest_maybe_free(d);
 		return true;
@@ -437,6 +586,11 @@ static bool dispatch(struct qmgr_transport *tr, struct qmgr_entry *e)
 	a->entry = e;
 	d->busy++;
 	tr->busy++;
+	if (tr->rate_delay > 0) {
+		if (d->rate_timer == NULL)
+			d->rate_timer = loop_timer_new(tr->q->base, on_rate_timer, d);
+		loop_timer_add(d->rate_timer, (unsigned long)tr->rate_delay * 1000);
+	}
 	ready_add(d);
 	ipc_conn_set_timeout(
 		a->conn, (unsigned int)(tr->q->ipc_timeout > 0 ? tr->q->ipc_timeout * 1000 : 0));
@@ -472,6 +626,52 @@ void qmgr_schedule(struct qmgr *q)
 		schedule_transport(tr);
 }
 
+unsigned int qmgr_sched_revive(struct qmgr *q, const char *site)
+{
+	struct qmgr_transport *tr;
+	struct qmgr_dest **dead = NULL;
+	size_t n = 0, i;
+
+	for (tr = q->transports; tr != NULL; tr = tr->next) {
+		for (i = 0; i < tr->dests.nslots; i++) {
+			for (struct qmgr_map_ent *me = tr->dests.slots[i]; me != NULL;
+			     me = me->next) {
+				struct qmgr_dest *d = me->value;
+
+				if (d->state == QMGR_DEST_ALIVE ||
+				    (site != NULL && strcasecmp(d->key, site) != 0))
+					continue;
+				dead = xreallocarray(dead, n + 1, sizeof(*dead));
+				dead[n++] = d;
+			}
+		}
+	}
+	/* revived after the walk: dest_maybe_free changes the maps */
+	for (i = 0; i < n; i++) {
+		dest_revive(dead[i], "flush");
+		dest_maybe_free(dead[i]);
+	}
+	free(dead);
+	return (unsigned int)n;
+}
+
+/* dests_free - every destination of tr (exit). */
+static void dests_free(struct qmgr_transport *tr)
+{
+	for (size_t i = 0; i < tr->dests.nslots; i++) {
+		for (struct qmgr_map_ent *me = tr->dests.slots[i]; me != NULL; me = me->next) {
+			struct qmgr_dest *d = me->value;
+
+			loop_timer_free(&d->dead_timer);
+			loop_timer_free(&d->rate_timer);
+			free(d->dead_dsn);
+			free(d->dead_reason);
+			free(d->key);
+			free(d);
+		}
+	}
+}
+
 void qmgr_sched_free(struct qmgr *q)
 {
 	struct qmgr_transport *tr, *next;
@@ -486,6 +686,7 @@ void qmgr_sched_free(struct qmgr *q)
 			free(a);
 		}
 		loop_timer_free(&tr->retry);
+		dests_free(tr);
 		qmgr_map_deinit(&tr->dests);
 		free(tr->name);
 		free(tr->peer);

@@ -1,7 +1,9 @@
 /*
  * qmgr_util.c - the queue manager's pure helpers: a string-keyed hash map,
- *               retry and expiry arithmetic, NOTIFY rules, and grouping of
- *               recipients into per-destination batches.
+ *               retry and expiry arithmetic, NOTIFY rules, grouping of
+ *               recipients into per-destination batches, per-transport
+ *               parameter names, and the destination start rule (limits,
+ *               rate delay, dead and probing destinations).
  * Touches:  nothing but its arguments (no I/O, no clock: callers pass now).
  * Input:    recipient addresses from queue files (validated by lib/qfile:
  *           no control bytes); configuration numbers.
@@ -11,9 +13,14 @@
  */
 #include "sys.h"
 
+#include "buf.h"
+#include "cfg.h"
 #include "qmgr.h"
 #include "str.h"
 #include "xmem.h"
+
+/* SITE_REASON_MAX - most bytes of an agent's reason kept for a suspension. */
+#define SITE_REASON_MAX 800
 
 /* map_hash - FNV-1a of a NUL-terminated key. */
 static size_t map_hash(const char *key)
@@ -228,4 +235,56 @@ size_t qmgr_routes_batch(const struct qmgr_route *routes, size_t n, size_t start
 	       strcmp(routes[end].dest, routes[start].dest) == 0)
 		end++;
 	return end;
+}
+
+void qmgr_param_name(const char *transport, const char *suffix, struct buf *name_r)
+{
+	buf_reset(name_r);
+	buf_printf(name_r, "%s_%s", transport, suffix);
+	if (cfg_param_lookup(buf_cstr(name_r)) == NULL) {
+		buf_reset(name_r);
+		buf_printf(name_r, "default_%s", suffix);
+	}
+}
+
+bool qmgr_dest_room(enum qmgr_dest_state st, unsigned long busy, unsigned long conc,
+		    bool rate_limited, bool rate_wait)
+{
+	if (st == QMGR_DEST_DEAD)
+		return false;
+	if (st == QMGR_DEST_PROBE || rate_limited)
+		conc = 1;
+	if (conc < 1)
+		conc = 1;
+	if (rate_limited && rate_wait)
+		return false;
+	return busy < conc;
+}
+
+void qmgr_site_reason(const char *reason, struct buf *out)
+{
+	buf_reset(out);
+	buf_adds(out, "delivery temporarily suspended");
+	if (reason != NULL && *reason != '\0') {
+		buf_adds(out, ": ");
+		str_sanitize(out, reason, strlen(reason), SITE_REASON_MAX);
+	}
+}
+
+const char *qmgr_site_dsn(const char *dsn)
+{
+	size_t i = 2, part;
+
+	if (dsn == NULL || dsn[0] != '4' || dsn[1] != '.')
+		return "4.4.1";
+	for (part = 0; part < 2; part++) {
+		size_t start = i;
+
+		while (dsn[i] >= '0' && dsn[i] <= '9' && i - start < 3)
+			i++;
+		if (i == start || dsn[i] != (part == 0 ? '.' : '\0'))
+			return "4.4.1";
+		i++;
+	}
+	return dsn;
 }

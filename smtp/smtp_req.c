@@ -9,6 +9,9 @@
  * Security: the queue ID and queue name were validated by smtp.c; the
  *           queue file is opened with O_NOFOLLOW and validated completely
  *           before anything is sent.
+ * Site:     when every address failed at the session level, or DNS failed
+ *           temporarily, DELIVER_DONE says so (site_status, lib/proto.h):
+ *           qmgr suspends the destination; recipient replies never do.
  * Errors:   what cannot be read or recorded defers the recipient (4.3.0);
  *           DNS: NXDOMAIN bounces (5.4.4), a null MX bounces (5.1.10),
  *           other failures defer (4.4.3); a recipient is marked DONE only
@@ -231,8 +234,10 @@ static void req_free(struct smtp_req *r)
 	free(r);
 }
 
-/* finish - record, log and report every recipient, then DELIVER_DONE. */
-static void finish(struct smtp_req *r)
+/* finish_site - record, log and report every recipient, then
+ * DELIVER_DONE; site_reason non-NULL: the whole destination failed
+ * (site_status DELIVER_SITE_FAILED, see lib/proto.h), so qmgr suspends it. */
+static void finish_site(struct smtp_req *r, const char *site_dsn, const char *site_reason)
 {
 	struct ipc_msg done;
 	struct err err;
@@ -249,11 +254,37 @@ static void finish(struct smtp_req *r)
 	}
 	if (r->ipc != NULL) {
 		ipc_msg_init(&done, DELIVER_DONE, r->reqid);
+		if (site_reason != NULL) {
+			ipc_put_u32(&done, "site_status", DELIVER_SITE_FAILED);
+			ipc_put_str(&done, "site_dsn", site_dsn);
+			ipc_put_str(&done, "site_reason", site_reason);
+		}
 		if (ipc_msg_finish(&done, &err) < 0 || ipc_send(r->ipc, &done, &err) < 0)
 			log_warn("%s: send done: %s", r->qid, err.msg);
 		ipc_msg_deinit(&done);
 	}
 	req_free(r);
+}
+
+/* finish - finish_site without a destination failure. */
+static void finish(struct smtp_req *r)
+{
+	finish_site(r, NULL, NULL);
+}
+
+/* site_failed - every address was tried and failed at the session level
+ * (connect, greeting, EHLO, TLS, AUTH, 421) with a temporary error, and no
+ * server said anything about one of the recipients: a destination failure,
+ * not one of a recipient or the message (results from a session carry its
+ * relay; those set before any attempt do not). */
+static bool site_failed(const struct smtp_req *r)
+{
+	if (r->last_result != DELIVER_DEFER)
+		return false;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->rcpts[i].result != SMTP_PENDING && r->rcpts[i].relay != NULL)
+			return false;
+	return true;
 }
 
 /* ---- attempts ---- */
@@ -331,7 +362,10 @@ static void on_dest(const struct dns_dest *res, void *arg)
 			set_all(r, DELIVER_BOUNCE, "5.4.4", NULL, NULL, "", res->reason);
 		else
 			set_all(r, DELIVER_DEFER, "4.4.3", NULL, NULL, "", res->reason);
-		finish(r);
+		if (res->status == DNS_TEMPFAIL)
+			finish_site(r, "4.4.3", res->reason); /* SERVFAIL, timeout */
+		else
+			finish(r);
 		return;
 	}
 	r->addrs = xcalloc(res->n + 1, sizeof(*r->addrs));
@@ -373,10 +407,17 @@ static void next_attempt(struct smtp_req *r)
 		return;
 	}
 	if (r->next_addr >= r->naddrs || (a->p.mx_limit > 0 && r->tried >= a->p.mx_limit)) {
-		set_all(r, r->last_result, r->last_dsn[0] != '\0' ? r->last_dsn : "4.4.1",
-			r->last_relay, r->last_mta, buf_cstr(&r->last_diag),
-			r->last_text.len > 0 ? buf_cstr(&r->last_text) : "no usable address");
-		finish(r);
+		const char *dsn = r->last_dsn[0] != '\0' ? r->last_dsn : "4.4.1";
+		const char *text = r->last_text.len > 0 ? buf_cstr(&r->last_text)
+							 : "no usable address";
+		bool site = site_failed(r);
+
+		set_all(r, r->last_result, dsn, r->last_relay, r->last_mta,
+			buf_cstr(&r->last_diag), text);
+		if (site)
+			finish_site(r, dsn, text);
+		else
+			finish(r);
 		return;
 	}
 	addr = &r->addrs[r->next_addr++];

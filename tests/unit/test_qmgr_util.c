@@ -1,7 +1,9 @@
 /*
  * test_qmgr_util.c - unit tests for qmgr/qmgr_util.c: retry backoff and
  * expiry arithmetic, delay-warning and NOTIFY rules, recipient grouping
- * into per-destination batches, and the string hash map.
+ * into per-destination batches, the string hash map, per-transport
+ * parameter names, the destination start rule (concurrency, rate delay,
+ * dead and probing), and the suspension reason and status.
  */
 #include "sys.h"
 
@@ -9,6 +11,7 @@
 #include <stdarg.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "qmgr/qmgr.h"
 
 static void test_backoff_doubles_within_bounds(void **state)
@@ -183,6 +186,95 @@ static void test_map(void **state)
 	qmgr_map_deinit(&m);
 }
 
+static void test_param_name(void **state)
+{
+	static const struct {
+		const char *transport, *suffix, *want;
+	} t[] = {
+		{"smtp", "destination_rate_delay", "smtp_destination_rate_delay"},
+		{"relay-out", "destination_concurrency_limit",
+		 "relay-out_destination_concurrency_limit"},
+		{"local", "destination_recipient_limit", "local_destination_recipient_limit"},
+		{"local", "destination_rate_delay", "local_destination_rate_delay"},
+		/* names that cannot be parameters: the default */
+		{"Smtp", "destination_rate_delay", "default_destination_rate_delay"},
+		{"smtp.v2", "destination_concurrency_limit",
+		 "default_destination_concurrency_limit"},
+		{"", "destination_recipient_limit", "default_destination_recipient_limit"},
+	};
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < N_ELEMENTS(t); i++) {
+		qmgr_param_name(t[i].transport, t[i].suffix, &b);
+		assert_string_equal(buf_cstr(&b), t[i].want);
+	}
+	buf_deinit(&b);
+}
+
+static void test_dest_room(void **state)
+{
+	/* state, busy, conc, rate_limited, rate_wait -> may start */
+	static const struct {
+		enum qmgr_dest_state st;
+		unsigned long busy, conc;
+		bool rate_limited, rate_wait, want;
+	} t[] = {
+		{QMGR_DEST_ALIVE, 0, 20, false, false, true},
+		{QMGR_DEST_ALIVE, 19, 20, false, false, true},
+		{QMGR_DEST_ALIVE, 20, 20, false, false, false},
+		{QMGR_DEST_ALIVE, 0, 0, false, false, true}, /* 0 counts as 1 */
+		{QMGR_DEST_ALIVE, 1, 0, false, false, false},
+		/* rate delay: one at a time, none while the delay runs */
+		{QMGR_DEST_ALIVE, 0, 20, true, false, true},
+		{QMGR_DEST_ALIVE, 1, 20, true, false, false},
+		{QMGR_DEST_ALIVE, 0, 20, true, true, false},
+		{QMGR_DEST_ALIVE, 0, 20, false, true, true}, /* a stale timer without a delay */
+		/* dead: nothing; probing: one */
+		{QMGR_DEST_DEAD, 0, 20, false, false, false},
+		{QMGR_DEST_DEAD, 0, 20, true, false, false},
+		{QMGR_DEST_PROBE, 0, 20, false, false, true},
+		{QMGR_DEST_PROBE, 1, 20, false, false, false},
+		{QMGR_DEST_PROBE, 0, 20, true, true, false},
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(t); i++)
+		assert_int_equal(qmgr_dest_room(t[i].st, t[i].busy, t[i].conc, t[i].rate_limited,
+						t[i].rate_wait),
+				 t[i].want);
+}
+
+static void test_site_reason_and_dsn(void **state)
+{
+	struct buf b = BUF_INIT;
+	char big[2000];
+
+	qmgr_site_reason("connect to mx[127.0.0.3]:25: Connection refused", &b);
+	assert_string_equal(buf_cstr(&b), "delivery temporarily suspended: connect to "
+					  "mx[127.0.0.3]:25: Connection refused");
+	qmgr_site_reason("", &b);
+	assert_string_equal(buf_cstr(&b), "delivery temporarily suspended");
+	qmgr_site_reason(NULL, &b);
+	assert_string_equal(buf_cstr(&b), "delivery temporarily suspended");
+	qmgr_site_reason("bad\nline\x01", &b);
+	assert_string_equal(buf_cstr(&b), "delivery temporarily suspended: bad?line?");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	qmgr_site_reason(big, &b);
+	assert_true(b.len < 900);
+	buf_deinit(&b);
+
+	assert_string_equal(qmgr_site_dsn("4.4.1"), "4.4.1");
+	assert_string_equal(qmgr_site_dsn("4.7.5"), "4.7.5");
+	assert_string_equal(qmgr_site_dsn("4.123.456"), "4.123.456");
+	assert_string_equal(qmgr_site_dsn("5.1.1"), "4.4.1");
+	assert_string_equal(qmgr_site_dsn("4.4"), "4.4.1");
+	assert_string_equal(qmgr_site_dsn("4.4.1 x"), "4.4.1");
+	assert_string_equal(qmgr_site_dsn("4.1234.1"), "4.4.1");
+	assert_string_equal(qmgr_site_dsn("4..1"), "4.4.1");
+	assert_string_equal(qmgr_site_dsn(""), "4.4.1");
+	assert_string_equal(qmgr_site_dsn(NULL), "4.4.1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +286,9 @@ int main(void)
 		cmocka_unit_test(test_grouping),
 		cmocka_unit_test(test_route_without_domain),
 		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_param_name),
+		cmocka_unit_test(test_dest_room),
+		cmocka_unit_test(test_site_reason_and_dsn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
