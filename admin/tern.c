@@ -83,6 +83,18 @@ int tern_mail_owner(struct cfg *cfg, uid_t *uid_r, gid_t *gid_r, struct err *err
 	return 0;
 }
 
+int tern_auth_owner(struct cfg *cfg, uid_t *uid_r, gid_t *gid_r, struct err *err)
+{
+	const char *name = cfg_get(cfg, "auth_owner");
+
+	if (priv_lookup_user(name, uid_r, gid_r, err) < 0) {
+		if (err->code == ENOENT)
+			err_set(err, "auth_owner account \"%s\" does not exist", name);
+		return -1;
+	}
+	return 0;
+}
+
 int tern_table_file(const char *spec, const char *default_type, struct buf *path_r)
 {
 	const char *colon = strchr(spec, ':');

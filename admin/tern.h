@@ -45,6 +45,10 @@ int tern_ctx_load(struct tern_ctx *ctx);
 /* tern_program_ok - true if path is a regular file we may execute. */
 bool tern_program_ok(const char *path);
 
+/* tern_auth_owner - uid and gid of $auth_owner (the account of the auth
+ * service, owner of the password-hash table); -1 with err when missing. */
+int tern_auth_owner(struct cfg *cfg, uid_t *uid_r, gid_t *gid_r, struct err *err)
+	ATTR_WARN_UNUSED;
 /* tern_mail_owner - uid and gid of $mail_owner; -1 with err when the
  * account does not exist. */
 int tern_mail_owner(struct cfg *cfg, uid_t *uid_r, gid_t *gid_r, struct err *err)

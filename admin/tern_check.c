@@ -167,6 +167,16 @@ static void tern_check_tree(struct tern_ctx *ctx, struct cfg *cfg, struct tern_c
 		tern_problem(res, geteuid() == 0, "%s", err.msg);
 		uid = (uid_t)-1;
 	}
+	if (geteuid() == 0) {
+		uid_t auid;
+		gid_t agid;
+
+		if (tern_auth_owner(cfg, &auid, &agid, &err) < 0)
+			tern_problem(res, true, "%s", err.msg);
+		else if (auid == 0)
+			tern_problem(res, true, "auth_owner %s is root: the auth service must not "
+				     "run as root", cfg_get(cfg, "auth_owner"));
+	}
 	if (geteuid() != 0)
 		uid = geteuid(); /* a plain user's instance runs as that user */
 	for (size_t i = 0; i < N_ELEMENTS(dirs); i++) {
@@ -210,10 +220,20 @@ static void tern_check_one_table(struct cfg *cfg, const char *param, const char 
 		tern_problem(res, true, "%s: table %s does not answer: %s", param, spec, err.msg);
 	tbl_close(&t);
 	if (strcmp(param, "virtual_user_maps") == 0 &&
-	    tern_table_file(spec, deftype, &file) == 0 && stat(buf_cstr(&file), &st) == 0 &&
-	    (st.st_mode & 007) != 0)
-		tern_problem(res, true, "%s: mode %04o: password hashes readable by any user",
-			     buf_cstr(&file), (unsigned int)(st.st_mode & 07777));
+	    tern_table_file(spec, deftype, &file) == 0 && stat(buf_cstr(&file), &st) == 0) {
+		uid_t auid;
+		gid_t agid;
+
+		if ((st.st_mode & 007) != 0)
+			tern_problem(res, true, "%s: mode %04o: password hashes readable by any user",
+				     buf_cstr(&file), (unsigned int)(st.st_mode & 07777));
+		if (geteuid() == 0 && tern_auth_owner(cfg, &auid, &agid, &err) == 0 &&
+		    st.st_uid != auid)
+			tern_problem(res, true, "%s: owned by uid %u, not by auth_owner %s (uid %u): "
+				     "chown it, or the auth service cannot read it",
+				     buf_cstr(&file), (unsigned int)st.st_uid,
+				     cfg_get(cfg, "auth_owner"), (unsigned int)auid);
+	}
 out:
 	if (value.data != NULL)
 		explicit_bzero(value.data, value.cap);

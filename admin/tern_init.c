@@ -3,7 +3,7 @@
  * embedded templates: main.cf, master.cf, queue/ mail/ run/ log/ tls/, a
  * self-signed certificate and the empty users and aliases tables.
  * Touches:  DIR and what is under it; as root also the account database
- *           (useradd, for a missing mail owner).
+ *           (useradd, for a missing mail owner or auth service account).
  * Security: as root the queue, mail, run and log trees and the tables go to
  *           the mail owner with modes that keep other users out (private
  *           0700, public 0711, key 0600, users table 0600); main.cf and
@@ -34,6 +34,8 @@
 #include "xmem.h"
 
 #define TERN_INIT_OWNER "tern"
+/* TERN_INIT_AUTH_OWNER - the account of the auth service (auth_owner). */
+#define TERN_INIT_AUTH_OWNER "tern-auth"
 
 struct tern_init_opts {
 	const char *dir;
@@ -212,9 +214,11 @@ static int tern_expand(const char *tmpl, const struct tern_var *vars, size_t nva
 	return 0;
 }
 
-/* tern_init_owner - the mail owner: as root the "tern" account (created
- * with useradd when missing), else the invoking user (uid -1: no chown). */
-static int tern_init_owner(struct buf *name_r, uid_t *uid_r, gid_t *gid_r, struct err *err)
+/* tern_init_account - as root the system account name (created with
+ * useradd when missing, what says what it is for), else the invoking user
+ * (uid -1: no chown). */
+static int tern_init_account(const char *name, const char *what, struct buf *name_r,
+			     uid_t *uid_r, gid_t *gid_r, struct err *err)
 {
 	struct passwd *pw;
 	pid_t pid;
@@ -229,12 +233,12 @@ static int tern_init_owner(struct buf *name_r, uid_t *uid_r, gid_t *gid_r, struc
 		buf_sets(name_r, pw->pw_name);
 		return 0;
 	}
-	buf_sets(name_r, TERN_INIT_OWNER);
-	pw = getpwnam(TERN_INIT_OWNER);
+	buf_sets(name_r, name);
+	pw = getpwnam(name);
 	if (pw == NULL) {
 		char *const argv[] = { "useradd", "--system", "--no-create-home",
 				       "--home-dir", "/nonexistent", "--shell",
-				       "/usr/sbin/nologin", "--user-group", TERN_INIT_OWNER,
+				       "/usr/sbin/nologin", "--user-group", (char *)name,
 				       NULL };
 		static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
@@ -248,14 +252,18 @@ static int tern_init_owner(struct buf *name_r, uid_t *uid_r, gid_t *gid_r, struc
 		while (waitpid(pid, &status, 0) < 0)
 			if (errno != EINTR)
 				return err_set(err, "waitpid: %s", strerror(errno));
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			return err_set(err, "useradd %s failed (status %d)", TERN_INIT_OWNER,
+		/* useradd exits 9 when a concurrent tern init made the account */
+		pw = getpwnam(name);
+		if (pw == NULL && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+			return err_set(err, "useradd %s failed (status %d)", name,
 				       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		pw = getpwnam(TERN_INIT_OWNER);
 		if (pw == NULL)
-			return err_set(err, "useradd made no account %s", TERN_INIT_OWNER);
-		printf("tern: created the mail owner account %s\n", TERN_INIT_OWNER);
+			return err_set(err, "useradd made no account %s", name);
+		printf("tern: created the %s account %s\n", what, name);
 	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		return err_set(err, "account %s has uid or gid 0: daemons must not run as root",
+			       name);
 	*uid_r = pw->pw_uid;
 	*gid_r = pw->pw_gid;
 	return 0;
@@ -327,10 +335,10 @@ out:
 	return rc;
 }
 
-/* tern_init_tables - the empty users table and the aliases source and
- * table, unless they exist already. */
+/* tern_init_tables - the empty users table (the auth service's: auth_uid,
+ * mode 0600) and the aliases source and table, unless they exist already. */
 static int tern_init_tables(const char *dir, struct cfg *cfg, uid_t uid, gid_t gid,
-			    struct err *err)
+			    uid_t auth_uid, gid_t auth_gid, struct err *err)
 {
 	const char *deftype = cfg_get(cfg, "default_database_type");
 	const char *users = cfg_get(cfg, "virtual_user_maps");
@@ -346,7 +354,7 @@ static int tern_init_tables(const char *dir, struct cfg *cfg, uid_t uid, gid_t g
 		goto out;
 	tbl_close(&t);
 	if (tern_table_file(users, deftype, &path) == 0 &&
-	    tern_secure_file(buf_cstr(&path), uid, gid, 0600, err) < 0)
+	    tern_secure_file(buf_cstr(&path), auth_uid, auth_gid, 0600, err) < 0)
 		goto out;
 	/* The mailbox table: who has a Maildir, without secrets. */
 	if (*mailboxes != '\0') {
@@ -414,13 +422,13 @@ static int tern_init_write(const char *dir, const char *name, const char *tmpl,
 /* tern_init_run - everything after the options; prints the summary. */
 static int tern_init_run(const struct tern_init_opts *o, struct err *err)
 {
-	struct tern_var vars[3 + N_ELEMENTS(tern_ports)];
+	struct tern_var vars[4 + N_ELEMENTS(tern_ports)];
 	struct buf host = BUF_INIT, dom = BUF_INIT, owner = BUF_INIT, path = BUF_INIT,
-		   dd = BUF_INIT, key = BUF_INIT;
+		   dd = BUF_INIT, key = BUF_INIT, auth_owner = BUF_INIT;
 	struct cfg *cfg = NULL;
 	char real[PATH_MAX];
-	uid_t uid;
-	gid_t gid;
+	uid_t uid, auth_uid;
+	gid_t gid, auth_gid;
 	size_t nv = 0;
 	int rc = -1;
 
@@ -433,12 +441,15 @@ static int tern_init_run(const struct tern_init_opts *o, struct err *err)
 		err_set(err, "%s exists: not overwriting it (use --force)", buf_cstr(&path));
 		goto out;
 	}
-	if (tern_init_owner(&owner, &uid, &gid, err) < 0)
+	if (tern_init_account(TERN_INIT_OWNER, "mail owner", &owner, &uid, &gid, err) < 0 ||
+	    tern_init_account(TERN_INIT_AUTH_OWNER, "auth service", &auth_owner, &auth_uid,
+			      &auth_gid, err) < 0)
 		goto out;
 	tern_init_names(o, &host, &dom);
 	vars[nv++] = (struct tern_var){ "HOSTNAME", xstrdup(buf_cstr(&host)) };
 	vars[nv++] = (struct tern_var){ "DOMAIN", xstrdup(buf_cstr(&dom)) };
 	vars[nv++] = (struct tern_var){ "MAIL_OWNER", xstrdup(buf_cstr(&owner)) };
+	vars[nv++] = (struct tern_var){ "AUTH_OWNER", xstrdup(buf_cstr(&auth_owner)) };
 	for (size_t i = 0; i < N_ELEMENTS(tern_ports); i++)
 		vars[nv++] = (struct tern_var){ tern_ports[i].var,
 						xasprintf("%u", o->port_base + tern_ports[i].port) };
@@ -461,11 +472,11 @@ static int tern_init_run(const struct tern_init_opts *o, struct err *err)
 				  err) < 0)
 			goto out;
 	}
-	if (tern_init_tables(real, cfg, uid, gid, err) < 0)
+	if (tern_init_tables(real, cfg, uid, gid, auth_uid, auth_gid, err) < 0)
 		goto out;
 	printf("tern: initialized %s\n", real);
-	printf("  hostname %s, domain %s, mail_owner %s\n", buf_cstr(&host), buf_cstr(&dom),
-	       buf_cstr(&owner));
+	printf("  hostname %s, domain %s, mail_owner %s, auth_owner %s\n", buf_cstr(&host),
+	       buf_cstr(&dom), buf_cstr(&owner), buf_cstr(&auth_owner));
 	printf("  ports:");
 	for (size_t i = 0; i < N_ELEMENTS(tern_ports); i++)
 		printf(" %s %u", tern_ports[i].label, o->port_base + tern_ports[i].port);
@@ -479,6 +490,7 @@ out:
 	buf_deinit(&host);
 	buf_deinit(&dom);
 	buf_deinit(&owner);
+	buf_deinit(&auth_owner);
 	buf_deinit(&path);
 	buf_deinit(&dd);
 	buf_deinit(&key);

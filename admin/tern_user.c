@@ -167,8 +167,8 @@ static struct tbl *tern_users_open(struct cfg *cfg, bool rw, struct err *err)
 			rw ? TBL_RDWR | TBL_CREATE : TBL_RDONLY, err);
 }
 
-/* tern_users_secure - after a change: file mode 0600, owned by mail_owner
- * when we run as root. */
+/* tern_users_secure - after a change: file mode 0600, owned by auth_owner
+ * (the auth service, its only reader) when we run as root. */
 static int tern_users_secure(struct cfg *cfg, struct err *err)
 {
 	struct buf file = BUF_INIT;
@@ -179,7 +179,7 @@ static int tern_users_secure(struct cfg *cfg, struct err *err)
 	if (tern_table_file(cfg_get(cfg, "virtual_user_maps"),
 			    cfg_get(cfg, "default_database_type"), &file) == 0) {
 		if (geteuid() == 0)
-			rc = tern_mail_owner(cfg, &uid, &gid, err);
+			rc = tern_auth_owner(cfg, &uid, &gid, err);
 		if (rc == 0)
 			rc = tern_secure_file(buf_cstr(&file), uid, gid, 0600, err);
 	}

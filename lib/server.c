@@ -167,27 +167,40 @@ static void setup_log(struct cfg *cfg, bool verbose, bool file_open_already)
 	log_set_hostname(cfg_get(cfg, "myhostname"));
 }
 
-/* drop_privileges - first thing after the arguments (see header). */
-static void drop_privileges(struct server_opts *o, struct cfg **cfgp)
+/* drop_privileges - first thing after the arguments (see header); true
+ * when the maillog was opened before the drop. */
+static bool drop_privileges(struct server_opts *o, struct cfg **cfgp)
 {
 	struct err err;
+	bool log_open = false;
 
 	if (geteuid() == 0 && (!o->have_uid || !o->have_gid))
 		usage_fatal("running as root needs -u and -g");
 	if (geteuid() != 0 && !o->have_uid && o->chroot_dir == NULL)
-		return;
+		return false;
 	if (!o->have_uid)
 		o->uid = getuid();
 	if (!o->have_gid)
 		o->gid = getgid();
-	if (o->chroot_dir != NULL && geteuid() == 0) {
-		/* main.cf and the maillog are outside the jail: open them now */
+	if (geteuid() == 0) {
+		/* main.cf is root's own file.  The maillog is opened now when it
+		 * will be out of reach: outside the jail, or owned by another
+		 * account than ours (the auth service runs as $auth_owner; the
+		 * file is the mail owner's).  O_NOFOLLOW guards the open. */
+		const char *log;
+		struct stat st;
+
 		*cfgp = load_config(o->config_dir);
-		if (log_set_file(cfg_get(*cfgp, "maillog_file"), &err) < 0)
-			log_fatal("%s", err.msg);
+		log = cfg_get(*cfgp, "maillog_file");
+		if (o->chroot_dir != NULL || (stat(log, &st) == 0 && st.st_uid != o->uid)) {
+			if (log_set_file(log, &err) < 0)
+				log_fatal("%s", err.msg);
+			log_open = true;
+		}
 	}
 	if (priv_drop(o->uid, o->gid, o->chroot_dir, &err) < 0)
 		log_fatal("drop privileges: %s", err.msg);
+	return log_open;
 }
 
 /* status_send - one byte to master; lost bytes only delay a spawn. */
@@ -541,8 +554,7 @@ int server_main(int argc, char **argv, const struct server_hooks *hooks)
 	srv.session_limit = hooks->session_limit;
 	log_init(hooks->name);
 	parse_args(argc, argv, &o);
-	drop_privileges(&o, &cfg);
-	log_open = cfg != NULL;
+	log_open = drop_privileges(&o, &cfg);
 	if (cfg == NULL)
 		cfg = load_config(o.config_dir);
 	apply_overrides(cfg, &o);

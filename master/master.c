@@ -137,13 +137,17 @@ static void fds_limit(void)
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* owner_resolve - mail_owner and setgid_group of cfg into uid/gid/sgid. */
+/* owner_resolve - mail_owner and setgid_group of cfg into uid/gid/sgid;
+ * auth_owner is checked too (master_spawn looks it up when it starts the
+ * auth service). */
 static int owner_resolve(struct cfg *cfg, uid_t *uid, gid_t *gid, gid_t *sgid,
 			 struct err *err)
 {
 	const char *owner = cfg_get(cfg, "mail_owner");
 	const char *group = cfg_get(cfg, "setgid_group");
 	struct err gerr;
+	uid_t auid;
+	gid_t agid;
 
 	if (geteuid() != 0) {
 		*uid = getuid();
@@ -164,7 +168,7 @@ static int owner_resolve(struct cfg *cfg, uid_t *uid, gid_t *gid, gid_t *sgid,
 			return err_set(err, "setgid_group: %s", gerr.msg);
 		*sgid = *gid; /* the default $mail_owner: the owner's own group */
 	}
-	return 0;
+	return master_auth_owner(cfg, &auid, &agid, err);
 }
 
 /* log_open - the maillog (owned by the mail owner so daemons can append),

@@ -86,6 +86,10 @@ void master_listen_close(struct master_svc *svc, bool unlink_socket);
 
 /* master_spawn - fork and exec one process of svc (no-op at maxproc). */
 void master_spawn(struct master_svc *svc);
+/* master_auth_owner - uid/gid of $auth_owner, the account the auth service
+ * runs as; -1 with err when it does not exist or is root. */
+int master_auth_owner(struct cfg *cfg, uid_t *uid_r, gid_t *gid_r, struct err *err)
+	ATTR_WARN_UNUSED;
 
 /* master_svc_start - the first process and the wakeup timer of svc. */
 void master_svc_start(struct master_svc *svc);

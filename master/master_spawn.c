@@ -29,6 +29,7 @@
 #include "log.h"
 #include "master.h"
 #include "mastercf.h"
+#include "priv.h"
 #include "server.h"
 #include "str.h"
 #include "xmem.h"
@@ -160,6 +161,44 @@ static void ATTR_NORETURN child_exec(struct master_svc *svc, int status_fd, char
 	_exit(127);
 }
 
+int master_auth_owner(struct cfg *cfg, uid_t *uid_r, gid_t *gid_r, struct err *err)
+{
+	const char *name = cfg_get(cfg, "auth_owner");
+
+	if (priv_lookup_user(name, uid_r, gid_r, err) < 0) {
+		if (err->code == ENOENT)
+			return err_set(err, "auth_owner \"%s\" does not exist: create the account "
+				       "(useradd -r %s) or set auth_owner in main.cf", name, name);
+		return -1;
+	}
+	if (*uid_r == 0 || *gid_r == 0)
+		return err_set(err, "auth_owner \"%s\" has uid or gid 0: the auth service must "
+			       "not run as root", name);
+	return 0;
+}
+
+/* service_owner - the uid/gid a service runs as when master is root: the
+ * auth service (command "auth") as $auth_owner, every other as the mail
+ * owner.  A lookup that fails now (the account was removed after the
+ * configuration was loaded) falls back to the mail owner with a warning. */
+static void service_owner(struct master *m, const struct service *ent, uid_t *uid_r,
+			  gid_t *gid_r)
+{
+	const char *slash = strrchr(ent->command, '/');
+	const char *prog = slash != NULL ? slash + 1 : ent->command;
+	struct err err;
+
+	*uid_r = m->uid;
+	*gid_r = m->gid;
+	if (strcmp(prog, "auth") != 0)
+		return;
+	if (master_auth_owner(m->cfg, uid_r, gid_r, &err) < 0) {
+		log_warn("service %s: %s -- running it as the mail owner", ent->name, err.msg);
+		*uid_r = m->uid;
+		*gid_r = m->gid;
+	}
+}
+
 /* build_argv - DAEMON -c DIR -n NAME -t TYPE [-u UID -g GID] [-C QDIR] [-v]
  * followed by the master.cf arguments. */
 static char **build_argv(struct master_svc *svc)
@@ -180,10 +219,14 @@ static char **build_argv(struct master_svc *svc)
 	argv[n++] = xstrdup("-t");
 	argv[n++] = xstrdup(ent->type == SERVICE_INET ? "inet" : "unix");
 	if (m->root) {
+		uid_t uid;
+		gid_t gid;
+
+		service_owner(m, ent, &uid, &gid);
 		argv[n++] = xstrdup("-u");
-		argv[n++] = xasprintf("%ld", (long)m->uid);
+		argv[n++] = xasprintf("%ld", (long)uid);
 		argv[n++] = xstrdup("-g");
-		argv[n++] = xasprintf("%ld", (long)m->gid);
+		argv[n++] = xasprintf("%ld", (long)gid);
 	}
 	if (m->root && ent->chroot) {
 		argv[n++] = xstrdup("-C");

@@ -507,15 +507,28 @@ class Instance:
         return len(self.maillog())
 
 
+def _owner_ids(instance, param, default):
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    owner = default
+    for line in instance.main_cf.read_text().splitlines():
+        m = re.match(rf"^{param}\s*=\s*(\S+)\s*$", line)
+        if m:
+            owner = m.group(1)
+    if owner == "$mail_owner":
+        return mail_owner_ids(instance)
+    pw = pwd.getpwnam(owner)
+    return pw.pw_uid, pw.pw_gid
+
+
 def mail_owner_ids(instance):
     """(uid, gid) daemons should run as: mail_owner of main.cf (default
     "tern") when root, else the invoking user."""
-    if os.geteuid() != 0:
-        return os.getuid(), os.getgid()
-    owner = "tern"
-    for line in instance.main_cf.read_text().splitlines():
-        m = re.match(r"^mail_owner\s*=\s*(\S+)\s*$", line)
-        if m:
-            owner = m.group(1)
-    pw = pwd.getpwnam(owner)
-    return pw.pw_uid, pw.pw_gid
+    return _owner_ids(instance, "mail_owner", "tern")
+
+
+def auth_owner_ids(instance):
+    """(uid, gid) the auth service runs as and owns the password table
+    with: auth_owner of main.cf (tern init as root writes "tern-auth";
+    default $mail_owner) when root, else the invoking user."""
+    return _owner_ids(instance, "auth_owner", "$mail_owner")

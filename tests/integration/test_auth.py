@@ -19,7 +19,7 @@ import time
 import pytest
 
 import ipcproto as ip
-from helpers import check, mail_owner_ids, wait_for
+from helpers import auth_owner_ids, check, wait_for
 
 AUTH_PASS, AUTH_SASL_START, AUTH_SASL_CONTINUE, AUTH_SASL_END, AUTH_USER = range(16, 21)
 AUTH_OK, AUTH_FAIL, AUTH_CHALLENGE, AUTH_USER_FOUND, AUTH_TOKEN = range(21, 26)
@@ -236,7 +236,7 @@ def test_user_without_scram_secret(auth_instance):
     src.write_text(f"carol@example.test {crypt_hash}\n")
     check(inst.cmd("postmap", f"hash:{src}"), "postmap")
     os.chmod(f"{src}.db", 0o600)
-    os.chown(f"{src}.db", *mail_owner_ids(inst))
+    os.chown(f"{src}.db", *auth_owner_ids(inst))
     inst.stop()
     inst.set_param("virtual_user_maps", f"hash:{src}")
     inst.start()

@@ -142,22 +142,25 @@ def test_reload_refuses_broken_master_cf(running):
 def test_privileges(running):
     inst = running
     master = inst.master_pid()
-    uid, gid = helpers.mail_owner_ids(inst)
+    mail_uid, mail_gid = helpers.mail_owner_ids(inst)
     mst = helpers.proc_status(master)
     expect_master = "0" if os.geteuid() == 0 else str(os.getuid())
     assert mst["Uid"] == [expect_master] * 4, mst["Uid"]
     kids = helpers.descendants_of(master)
     assert kids
+    auth_ids = helpers.auth_owner_ids(inst)
     for kid in kids:
         st = helpers.proc_status(kid)
         argv = helpers.proc_cmdline(kid)
+        # the auth service runs as auth_owner (test_auth_owner.py)
+        uid, gid = auth_ids if os.path.basename(argv[0]) == "auth" else (mail_uid, mail_gid)
         assert st["Uid"] == [str(uid)] * 4, f"{argv} runs with Uid {st['Uid']}"
         assert st["Gid"] == [str(gid)] * 4, f"{argv} runs with Gid {st['Gid']}"
         if os.geteuid() == 0:
             assert set(st.get("Groups", [])) <= {str(gid)}, \
                 f"{argv} keeps groups {st['Groups']}"
     with EchoClient(inst.port(7)) as c:
-        assert c.uid == uid
+        assert c.uid == mail_uid
 
 
 def test_stop_with_open_session(running):
