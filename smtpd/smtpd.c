@@ -5,7 +5,8 @@
  *           lib/resolve and lib/tbl), the TLS certificate and key (through
  *           smtpd_tls.c), the auth service's socket (lib/auth_client), the
  *           client sockets handed over by master; the commit threads
- *           (lib/workq, smtpd_commit_threads) that smtpd_queue.c uses.
+ *           (lib/workq, smtpd_commit_threads) that smtpd_queue.c uses;
+ *           the resolver for client names (smtpd_peer.c).
  * Security: runs as mail_owner (server_main drops privileges first); every
  *           byte from a client is untrusted and bounded (docs/smtpd.md).
  * Errors:   bad settings are fatal at start (master backs off); a client's
@@ -180,6 +181,25 @@ static int tls_auth_init(struct server_ctx *ctx)
 	return 0;
 }
 
+/* peer_init - client name lookups (smtpd_peer.c). */
+static int peer_init(struct cfg *cfg)
+{
+	bool lookup = cfg_get_bool(cfg, "smtpd_peername_lookup");
+	unsigned int timeout_ms = get_msec(cfg, "smtpd_peername_timeout");
+	size_t n = 0;
+	char **servers = cfg_get_list(cfg, "dns_servers", &n);
+	struct err err;
+	int rc;
+
+	if (lookup && timeout_ms == 0)
+		log_fatal("smtpd_peername_timeout must be more than 0");
+	rc = smtpd_peer_init(&conf, servers, n, lookup, timeout_ms, &err);
+	str_split_free(&servers);
+	if (rc < 0)
+		log_error("client name lookups: %s", err.msg);
+	return rc;
+}
+
 /* smtpd_init - read the settings, open the tables. */
 static int smtpd_init(struct server_ctx *ctx)
 {
@@ -237,7 +257,7 @@ static int smtpd_init(struct server_ctx *ctx)
 		log_fatal("smtpd_commit_threads = %u: at most %d", threads, WORKQ_MAX_THREADS);
 	conf.commit_wq = workq_new(ctx->base, threads);
 	server_set_session_limit(get_uint(cfg, "smtpd_max_sessions"));
-	return 0;
+	return peer_init(cfg);
 }
 
 /* smtpd_accept - a new client: count it, greet or refuse it. */
@@ -268,7 +288,7 @@ static void smtpd_accept(struct server_ctx *ctx, int fd, const struct sockaddr *
 		buf_printf(&refuse, "421 4.3.2 %s Service shutting down", conf.hostname);
 	} else if (conf.conn_limit > 0 && n > conf.conn_limit &&
 		   !netmatch_sockaddr(conf.conn_limit_exempt, peer)) {
-		log_warn("too many connections from unknown[%s]: %u", s->addr, n);
+		s->too_many = n; /* logged with the client's name */
 		buf_printf(&refuse, "421 4.7.0 %s Error: too many connections from %s",
 			   conf.hostname, s->addr);
 	}

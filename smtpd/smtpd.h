@@ -10,6 +10,7 @@
  *                    sender ownership for authenticated clients
  *   smtpd_tls.c      STARTTLS, implicit TLS (465), the TLS context
  *   smtpd_auth.c     AUTH (RFC 4954) through the auth service
+ *   smtpd_peer.c     the client's name: PTR, then forward confirmation
  * See: docs/smtpd.md.
  */
 #ifndef TERN_SMTPD_H
@@ -38,6 +39,8 @@ struct auth_client;
 struct tbl;
 struct workq;
 struct smtpd_commit;
+struct dns_ctx;
+struct dns_query;
 
 /* smtpd_tls_security_level */
 enum smtpd_tls_level {
@@ -81,6 +84,9 @@ struct smtpd_conf {
 	size_t n_sender_maps;
 	/* the queue-file commits (smtpd_queue.c): smtpd_commit_threads */
 	struct workq *commit_wq;
+	/* client names (smtpd_peer.c) */
+	struct dns_ctx *dns;	      /* NULL: smtpd_peername_lookup = no */
+	unsigned int peer_timeout_ms; /* smtpd_peername_timeout */
 };
 
 /* Where an AUTH exchange is. */
@@ -109,6 +115,10 @@ enum smtpd_phase {
  * SMTPD_VERB_NONE counts unknown commands). */
 #define SMTPD_NVERB (SMTPD_VERB_AUTH + 1)
 
+struct smtpd_session;
+/* smtpd_peer_done_fn - the client name is settled (s->name). */
+typedef void smtpd_peer_done_fn(struct smtpd_session *s);
+
 struct smtpd_session {
 	const struct smtpd_conf *conf;
 	struct loop_conn *conn;
@@ -119,7 +129,16 @@ struct smtpd_session {
 	socklen_t salen;
 	char addr[64]; /* numeric client address */
 	unsigned int port;
-	const char *name; /* client host name ("unknown" for now) */
+	const char *name; /* client host name: forward-confirmed, lower
+			   * case, else "unknown" (smtpd_peer.c) */
+	char *peer_name;  /* the PTR name being confirmed, then the name */
+	struct dns_query *peer_q;	 /* the lookup in progress */
+	struct loop_timer *peer_timer;	 /* smtpd_peername_timeout */
+	smtpd_peer_done_fn *peer_done;	 /* called when the name is settled */
+	char *refuse;			 /* the reply to refuse with after the
+					  * lookup, or NULL */
+	unsigned int too_many;		 /* sessions of this client, when
+					  * over the limit (else 0) */
 	struct buf helo;  /* "" before HELO/EHLO */
 	bool esmtp;
 	bool quit;
@@ -175,9 +194,11 @@ void smtpd_session_unlink(struct smtpd_session *s);
 
 /* ---- smtpd_session.c ---- */
 
-/* smtpd_session_start - greet (or refuse with reason, a whole reply line
- * without CRLF, and close) a new session on fd; s is zeroed by the caller
- * with conf, sa, salen, addr and port filled in. */
+/* smtpd_session_start - look up the client's name, then greet (or refuse
+ * with reason, a whole reply line without CRLF, and close) a new session
+ * on fd; s is zeroed by the caller with conf, sa, salen, addr and port
+ * filled in, and too_many set when the client is over the connection
+ * limit.  Input waits until the greeting. */
 void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse);
 /* smtpd_reply - queue one reply (text without CRLF; "250-" lines allowed
  * in a multi-line reply written by one call with embedded CRLFs). */
@@ -224,6 +245,23 @@ bool smtpd_tls_required(const struct smtpd_session *s);
 bool smtpd_tls_starttls(struct smtpd_session *s);
 /* smtpd_tls_established - loop's on_tls: log, remember the cipher. */
 void smtpd_tls_established(struct smtpd_session *s);
+
+/* ---- smtpd_peer.c ---- */
+
+/* smtpd_peer_init - client names: a resolver context in conf->dns when
+ * lookup (smtpd_peername_lookup) is on; servers as dns_servers.  -1 with
+ * err when the resolver refuses the settings. */
+int smtpd_peer_init(struct smtpd_conf *conf, char **servers, size_t n_servers, bool lookup,
+		    unsigned int timeout_ms, struct err *err) ATTR_WARN_UNUSED;
+/* smtpd_peer_lookup - set s->name: "unknown", or the forward-confirmed
+ * name of s->sa; done(s) runs from the loop when the lookup ends or times
+ * out (at once, from inside this call, when there is nothing to look up:
+ * lookups off, not an IP client). */
+void smtpd_peer_lookup(struct smtpd_session *s, smtpd_peer_done_fn *done);
+/* smtpd_peer_cancel - drop a lookup in progress: done never runs. */
+void smtpd_peer_cancel(struct smtpd_session *s);
+/* smtpd_peer_deinit - cancel, and free the name (the session ends). */
+void smtpd_peer_deinit(struct smtpd_session *s);
 
 /* ---- smtpd_auth.c ---- */
 

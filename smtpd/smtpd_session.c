@@ -171,6 +171,24 @@ void smtpd_touch(struct smtpd_session *s)
 		loop_timer_add(s->idle, s->conf->timeout_ms);
 }
 
+/* session_greet - the client's name is known: log the connection, then
+ * greet or refuse; input flows from now on. */
+static void session_greet(struct smtpd_session *s)
+{
+	log_info("connect from %s[%s]", s->name, s->addr);
+	loop_conn_pause(s->conn, false);
+	if (s->too_many > 0)
+		log_warn("too many connections from %s[%s]: %u", s->name, s->addr, s->too_many);
+	if (s->refuse != NULL) {
+		smtpd_reply(s, "%s", s->refuse);
+		xfree(&s->refuse);
+		session_close(s);
+		return;
+	}
+	smtpd_reply(s, "220 %s", s->conf->banner);
+	smtpd_touch(s);
+}
+
 void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse)
 {
 	const struct smtpd_conf *conf = s->conf;
@@ -185,14 +203,15 @@ void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse)
 	loop_conn_set_max_line(s->conn, conf->line_max);
 	/* a backstop for a client that stops reading our replies */
 	loop_conn_set_timeout(s->conn, conf->timeout_ms + 10000);
-	log_info("connect from %s[%s]", s->name, s->addr);
-	if (refuse != NULL) {
-		smtpd_reply(s, "%s", refuse);
-		session_close(s);
-		return;
-	}
-	smtpd_reply(s, "220 %s", conf->banner);
-	smtpd_touch(s);
+	s->refuse = refuse != NULL ? xstrdup(refuse) : NULL;
+	/* as in Postfix, the name is looked up before the greeting (and what
+	 * the client sends meanwhile waits); a process that is stopping
+	 * refuses at once */
+	loop_conn_pause(s->conn, true);
+	if (server_stopping())
+		session_greet(s);
+	else
+		smtpd_peer_lookup(s, session_greet);
 }
 
 
@@ -575,6 +594,7 @@ static void on_tls(struct loop_conn *conn, void *arg)
 
 void smtpd_session_free(struct smtpd_session *s)
 {
+	smtpd_peer_deinit(s);
 	smtpd_session_unlink(s);
 	free(s);
 	server_session_end();
@@ -585,6 +605,7 @@ static void on_close(struct loop_conn *conn, enum loop_close why, const char *de
 	struct smtpd_session *s = arg;
 
 	smtpd_auth_forget(s); /* cancels a callback still due */
+	smtpd_peer_cancel(s);
 	if (why == LOOP_CLOSE_TLS)
 		log_info("SSL_accept error from %s[%s]: %s", s->name, s->addr, detail);
 	if (why == LOOP_CLOSE_TIMEOUT)
@@ -603,6 +624,7 @@ static void on_close(struct loop_conn *conn, enum loop_close why, const char *de
 	buf_deinit(&s->msgid);
 	buf_deinit(&s->tls_info);
 	xfree(&s->rcpts);
+	xfree(&s->refuse);
 	s->conn = NULL; /* freed by lib/loop when this returns */
 	/* a commit in flight still points at s: its completion frees it (and
 	 * the process, when stopping, waits for that) */

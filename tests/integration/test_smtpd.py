@@ -57,26 +57,28 @@ def test_smtplib_session_queue_file_and_log(mx):
         assert refused == {}
         code, resp = s.noop()
         assert code == 250
-    mx.wait_log(r"disconnect from unknown\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=1 "
+    # 127.0.0.1 is "localhost": smtpd looks the client up (smtpd_peername_lookup),
+    # and the resolver answers 127.0.0.1 -> localhost -> 127.0.0.1 itself.
+    mx.wait_log(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=1 "
                 r"data=1 noop=1 quit=1 commands=6")
     log = mx.log()
     lines = [l for l in log.splitlines() if "message-id=<abc.123@remote.example>" in l]
     assert lines, log
     qid = lines[0].split("]: ")[1].split(":")[0]
-    assert f"{qid}: client=unknown[127.0.0.1]" in log
+    assert f"{qid}: client=localhost[127.0.0.1]" in log
     # "from=<...>, size=N, nrcpt=N (queue active)" is qmgr's line (Postfix's
     # shape), and qmgr is off in this test: smtpd must not log it itself.
     assert f"{qid}: from=<s@remote.example>, size=" not in log
     env = queue_file(mx.inst, qid)
     assert env["S"] == "s@remote.example"
-    assert env["A"] == "127.0.0.1" and env["N"] == "unknown"
+    assert env["A"] == "127.0.0.1" and env["N"] == "localhost"
     assert env["H"] == "client.example" and env["O"] == "ESMTP"
     assert env["F"] == "0"
     assert [r["addr"] for r in env["rcpts"]] == [USER]
     assert env["rcpts"][0]["status"] == "P"
     content = env["content"]
     assert content.startswith(
-        b"Received: from client.example (unknown [127.0.0.1])\n"
+        b"Received: from client.example (localhost [127.0.0.1])\n"
         b"\tby mx.example.test (tern) with ESMTP id " + qid.encode() +
         b"\n\tfor <alice@example.test>; ")
     assert body_of(env) == msg.replace(b"\r\n", b"\n")  # smtplib stuffed the dot
@@ -107,7 +109,7 @@ def test_every_command_and_reply_code(mx):
         assert c.cmd("MAIL FROM:<a@b.example> SIZE=10").startswith("555 5.5.4")
         assert c.cmd("QUIT") == "221 2.0.0 Bye"
         assert c.closed()
-    mx.wait_log(r"disconnect from unknown\[127\.0\.0\.1\] helo=1 starttls=0/1 mail=1/5 "
+    mx.wait_log(r"disconnect from localhost\[127\.0\.0\.1\] helo=1 starttls=0/1 mail=1/5 "
                 r"rcpt=0/2 data=0/2 rset=1/2 noop=1 vrfy=1 expn=0/1 help=1 quit=1 "
                 r"unknown=0/1 commands=7/19")
 
@@ -130,7 +132,7 @@ def test_unknown_user_refused_at_rcpt(mx):
         "postmaster@example.test", "staff@example.test", "alice@example.test"]
     # several recipients: no "for <...>" in Received:
     assert b"with ESMTP id " + qid.encode() + b";\n\t" in env["content"]
-    mx.wait_log(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 550 5\.1\.1 "
+    mx.wait_log(r"NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1\]: 550 5\.1\.1 "
                 r"<nobody@example\.test>: Recipient address rejected: User unknown; "
                 r"from=<> to=<nobody@example\.test> proto=ESMTP helo=<client\.example>")
 
@@ -360,7 +362,9 @@ def test_delivered_byte_exact_into_the_maildir():
                                  20, what="Maildir delivery")
         data = files[0].read_bytes()
         assert qid.encode() in data
-        assert b"Received: from client.example (unknown [127.0.0.1])" in data
+        # 127.0.0.1 is "localhost": smtpd looks the client up (smtpd_peername_lookup),
+        # and the resolver answers 127.0.0.1 -> localhost -> 127.0.0.1 itself.
+        assert b"Received: from client.example (localhost [127.0.0.1])" in data
         assert data.endswith(b"Subject: to the maildir\n\n.dot\n8bit \xc3\xa9\n")
     finally:
         made.close()

@@ -57,7 +57,9 @@ def test_plain_forms_and_failures(mx):
         assert c.cmd(b64(f"\0{USER}\0{PASSWORD}")) == "235 2.7.0 Authentication successful"
         assert c.cmd("AUTH PLAIN " + b64(f"\0{USER}\0{PASSWORD}")) == \
             "503 5.5.1 Error: already authenticated"
-    mx.wait_log(r"warning: unknown\[127\.0\.0\.1\]: SASL PLAIN authentication failed: "
+    # 127.0.0.1 is "localhost": smtpd looks the client up (smtpd_peername_lookup),
+    # and the resolver answers 127.0.0.1 -> localhost -> 127.0.0.1 itself.
+    mx.wait_log(r"warning: localhost\[127\.0\.0\.1\]: SASL PLAIN authentication failed: "
                 r"authentication failed")
     assert PASSWORD not in mx.log() and "wrong" not in mx.log()
 
@@ -178,7 +180,9 @@ def test_brute_force_blocked_then_unblocked():
             # blocked: even the right password gets a temporary failure
             assert c.auth_plain(USER, PASSWORD) == "454 4.7.0 Temporary authentication failure"
         made.wait_log(r"warning: auth: client 127\.0\.0\.1 blocked for 3s after 3 failures")
-        made.wait_log(r"warning: unknown\[127\.0\.0\.1\]: SASL PLAIN authentication failed: "
+        # 127.0.0.1 is "localhost": smtpd looks the client up (smtpd_peername_lookup),
+        # and the resolver answers 127.0.0.1 -> localhost -> 127.0.0.1 itself.
+        made.wait_log(r"warning: localhost\[127\.0\.0\.1\]: SASL PLAIN authentication failed: "
                       r"too many authentication failures")
         time.sleep(3.5)
         with submit(made.port) as c:

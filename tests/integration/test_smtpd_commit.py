@@ -146,7 +146,9 @@ def test_client_leaving_mid_commit_keeps_the_message(mx):
         c.sock.shutdown(socket.SHUT_WR)
         c.close()
     for i in range(20):
-        mx.wait_log(r"disconnect from unknown\[127\.0\.0\.1\]")
+        # 127.0.0.1 is "localhost": smtpd looks the client up (smtpd_peername_lookup),
+        # and the resolver answers 127.0.0.1 -> localhost -> 127.0.0.1 itself.
+        mx.wait_log(r"disconnect from localhost\[127\.0\.0\.1\]")
         subject = b"gone %d" % i
 
         def present(s=subject):
@@ -201,7 +203,7 @@ def test_commit_failure_is_451_and_leaves_nothing(mx):
             assert c.reply() == "250 2.0.0 Ok"
     finally:
         active.chmod(mode)
-    mx.wait_log(r"cannot queue the message from unknown\[127\.0\.0\.1\]: .*rename")
+    mx.wait_log(r"cannot queue the message from localhost\[127\.0\.0\.1\]: .*rename")
     assert list(incoming.iterdir()) == []
     check_batch(mx, 1, b"after-failure")
 

@@ -51,10 +51,12 @@ def test_starttls_on_25_with_smtplib(mx):
         assert s.has_extn("auth")
         assert s.esmtp_features["auth"].split() == ["PLAIN", "LOGIN", "SCRAM-SHA-256"]
         assert s.sendmail("s@remote.example", [USER], b"Subject: tls\r\n\r\nhi\r\n") == {}
-    log = mx.wait_log(r"Anonymous TLS connection established from unknown\[127\.0\.0\.1\]: "
+    # 127.0.0.1 is "localhost": smtpd looks the client up (smtpd_peername_lookup),
+    # and the resolver answers 127.0.0.1 -> localhost -> 127.0.0.1 itself.
+    log = mx.wait_log(r"Anonymous TLS connection established from localhost\[127\.0\.0\.1\]: "
                       r"TLSv1\.[23] with cipher \S+ \(\d+/\d+ bits\)")
     assert log
-    mx.wait_log(r"disconnect from unknown\[127\.0\.0\.1\] ehlo=2 starttls=1 mail=1 rcpt=1 "
+    mx.wait_log(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=2 starttls=1 mail=1 rcpt=1 "
                 r"data=1 quit=1 commands=7")
 
 
@@ -70,7 +72,7 @@ def test_received_and_protocol_record_tls(mx):
     env = queue_file(mx.inst, qid)
     assert env["O"] == "ESMTPS"
     content = env["content"]
-    assert content.startswith(b"Received: from client.example (unknown [127.0.0.1])\n"
+    assert content.startswith(b"Received: from client.example (localhost [127.0.0.1])\n"
                               b"\t(using TLSv1."), content[:200]
     assert b"with ESMTPS id " + qid.encode() in content
     # no fix-ups for unauthenticated mail
@@ -116,7 +118,7 @@ def test_plain_text_on_465_fails(mx):
         pass
     c.close()
     assert b"250" not in got and b"220" not in got, got
-    mx.wait_log(r"SSL_accept error from unknown\[127\.0\.0\.1\]")
+    mx.wait_log(r"SSL_accept error from localhost\[127\.0\.0\.1\]")
 
 
 def test_starttls_on_587_and_encrypt_level(mx):
@@ -182,10 +184,10 @@ def test_commands_pipelined_after_starttls_are_discarded(mx, injected):
         assert c.cmd(f"RCPT TO:<{USER}>") == "503 5.5.1 Error: need MAIL command"
         assert c.cmd("QUIT") == "221 2.0.0 Bye"
     m = mx.inst.wait_log(r"improper command pipelining after STARTTLS from "
-                         r"unknown\[127\.0\.0\.1\]: (\d+) bytes discarded", after=size)
+                         r"localhost\[127\.0\.0\.1\]: (\d+) bytes discarded", after=size)
     assert int(m.group(1)) == len(injected)
     # (the line of this session: earlier sessions may log theirs late)
-    m = mx.inst.wait_log(r"disconnect from unknown\[127\.0\.0\.1\] (ehlo=2 starttls=1 .*)",
+    m = mx.inst.wait_log(r"disconnect from localhost\[127\.0\.0\.1\] (ehlo=2 starttls=1 .*)",
                          after=size)
     counts = m.group(1)
     assert "mail=" not in counts and "rset=" not in counts and "data=" not in counts, counts

@@ -67,7 +67,9 @@ def test_auth_required_before_mail(mx):
             assert c.cmd(f"MAIL FROM:<{USER}>") == "530 5.7.0 Authentication required"
             assert c.auth_plain() == "235 2.7.0 Authentication successful"
             assert c.cmd(f"MAIL FROM:<{USER}>") == "250 2.1.0 Ok"
-    mx.wait_log(r"NOQUEUE: reject: MAIL from unknown\[127\.0\.0\.1\]: 530 5\.7\.0 "
+    # 127.0.0.1 is "localhost": smtpd looks the client up (smtpd_peername_lookup),
+    # and the resolver answers 127.0.0.1 -> localhost -> 127.0.0.1 itself.
+    mx.wait_log(r"NOQUEUE: reject: MAIL from localhost\[127\.0\.0\.1\]: 530 5\.7\.0 "
                 r"Authentication required; proto=ESMTPS helo=<client\.example>")
 
 
@@ -99,7 +101,7 @@ def test_smtplib_submission_end_to_end(mx):
         s.login(USER, PASSWORD)
         assert s.sendmail(USER, ["carol@remote.example", OTHER],
                           b"From: alice@example.test\r\nSubject: hi\r\n\r\nbody\r\n") == {}
-    m = mx.wait_log(r"(\w+): client=unknown\[127\.0\.0\.1\], sasl_method=PLAIN, "
+    m = mx.wait_log(r"(\w+): client=localhost\[127\.0\.0\.1\], sasl_method=PLAIN, "
                     r"sasl_username=alice@example\.test")
     assert m
 
@@ -123,7 +125,7 @@ def test_sender_spoofing_refused(mx, sender):
         r = c.cmd(f"MAIL FROM:<{sender}>")
         assert r == (f"553 5.7.1 <{sender}>: Sender address rejected: not owned by "
                      f"user {USER}"), r
-    mx.wait_log(r"NOQUEUE: reject: MAIL from unknown\[127\.0\.0\.1\]: 553 5\.7\.1 <"
+    mx.wait_log(r"NOQUEUE: reject: MAIL from localhost\[127\.0\.0\.1\]: 553 5\.7\.1 <"
                 + re.escape(sender) + r">: Sender address rejected")
 
 
@@ -138,7 +140,7 @@ def test_fixups_date_and_message_id_added(mx):
     head, sep, body = content.partition(b"\n\n")
     assert body == b"body line\n", content
     lines = head.split(b"\n")
-    assert lines[0] == b"Received: from client.example (unknown [127.0.0.1])"
+    assert lines[0] == b"Received: from client.example (localhost [127.0.0.1])"
     assert lines[1].startswith(b"\t(using TLSv1.")
     assert lines[2] == b"\t(Authenticated sender: alice@example.test)"
     assert lines[3] == b"\tby mx.example.test (tern) with ESMTPSA id " + qid.encode()

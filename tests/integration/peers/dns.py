@@ -7,6 +7,7 @@ dns.py - a DNS server on loopback for integration tests (python3-dnslib).
     zone.null_mx("nomail.test")      # MX 0 .
     zone.servfail("broken.test")
     zone.tlsa("_25._tcp.mx1.remote.test", 3, 1, 1, bytes.fromhex("ab.."))
+    zone.ptr("127.0.0.2", "client.remote.test")   # 2.0.0.127.in-addr.arpa PTR
     inst.set_param("dns_servers", zone.spec)   # "127.0.0.1:PORT"
     ...
     zone.stop()
@@ -18,9 +19,10 @@ Touches:  one UDP and one TCP socket on 127.0.0.1.
 Security: test-only; answers only what the test put in the zone.
 """
 
+import ipaddress
 import threading
 
-from dnslib import AAAA, CNAME, MX, QTYPE, RCODE, RR, A, DNSLabel
+from dnslib import AAAA, CNAME, MX, PTR, QTYPE, RCODE, RR, A, DNSLabel
 from dnslib.dns import RD
 from dnslib.server import BaseResolver, DNSServer
 
@@ -127,6 +129,13 @@ class DNSPeer:
     def aaaa(self, name, *addrs):
         for addr in addrs:
             self._add(name, QTYPE.AAAA, AAAA(addr))
+
+    def ptr(self, address, *names):
+        """PTR records of an IPv4 or IPv6 address (at its in-addr.arpa or
+        ip6.arpa name), one per name."""
+        rev = ipaddress.ip_address(address).reverse_pointer
+        for name in names:
+            self._add(rev, QTYPE.PTR, PTR(name.rstrip(".") + "."))
 
     def cname(self, name, target):
         with self.lock:
