@@ -242,8 +242,8 @@ static void on_timer(struct loop_timer *t, void *arg)
 		} else {
 			dns_ptr_result_deinit(&q->ptr);
 			q->ptr.status = DNS_TEMPFAIL;
-			snprintf(q->ptr.reason, sizeof(q->ptr.reason),
-				 "PTR lookup of %s timed out", q->name);
+			snprintf(q->ptr.reason, sizeof(q->ptr.reason), "PTR lookup of %s timed out",
+				 q->name);
 		}
 	}
 	finish(q);

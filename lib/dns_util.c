@@ -268,8 +268,7 @@ bool dns_dest_has_addr(const struct dns_dest *d, const struct sockaddr *sa)
 	for (size_t i = 0; i < d->n; i++) {
 		const unsigned char *b = raw_addr((const struct sockaddr *)&d->addrs[i].sa, &f2);
 
-		if (b != NULL && f2 == family &&
-		    memcmp(a, b, family == AF_INET ? 4 : 16) == 0)
+		if (b != NULL && f2 == family && memcmp(a, b, family == AF_INET ? 4 : 16) == 0)
 			return true;
 	}
 	return false;

@@ -129,17 +129,17 @@ struct smtpd_session {
 	socklen_t salen;
 	char addr[64]; /* numeric client address */
 	unsigned int port;
-	const char *name; /* client host name: forward-confirmed, lower
-			   * case, else "unknown" (smtpd_peer.c) */
-	char *peer_name;  /* the PTR name being confirmed, then the name */
-	struct dns_query *peer_q;	 /* the lookup in progress */
-	struct loop_timer *peer_timer;	 /* smtpd_peername_timeout */
-	smtpd_peer_done_fn *peer_done;	 /* called when the name is settled */
-	char *refuse;			 /* the reply to refuse with after the
-					  * lookup, or NULL */
-	unsigned int too_many;		 /* sessions of this client, when
-					  * over the limit (else 0) */
-	struct buf helo;  /* "" before HELO/EHLO */
+	const char *name;	       /* client host name: forward-confirmed, lower
+					* case, else "unknown" (smtpd_peer.c) */
+	char *peer_name;	       /* the PTR name being confirmed, then the name */
+	struct dns_query *peer_q;      /* the lookup in progress */
+	struct loop_timer *peer_timer; /* smtpd_peername_timeout */
+	smtpd_peer_done_fn *peer_done; /* called when the name is settled */
+	char *refuse;		       /* the reply to refuse with after the
+					* lookup, or NULL */
+	unsigned int too_many;	       /* sessions of this client, when
+					* over the limit (else 0) */
+	struct buf helo;	       /* "" before HELO/EHLO */
 	bool esmtp;
 	bool quit;
 	bool closing;
@@ -158,11 +158,11 @@ struct smtpd_session {
 	size_t nrcpt, rcpt_cap;
 	/* content */
 	enum smtpd_phase phase;
-	struct qreceive *q; /* the queue file, once content begins */
+	struct qreceive *q;	     /* the queue file, once content begins */
 	struct smtpd_commit *commit; /* a queue file being committed on a
 				      * commit thread: input paused, no timer,
 				      * the reply owed (smtpd_content_committed) */
-	bool data_open;	    /* data reader initialised */
+	bool data_open;		     /* data reader initialised */
 	struct smtpd_data data;
 	struct buf msgid;
 	bool bdat_seen;	    /* this transaction used BDAT */
@@ -305,8 +305,8 @@ extern const struct smtpd_data_sink smtpd_queue_sink;
  * smtpd_content_committed(s, verb, ...) runs on the loop thread after.
  * s->q is taken over and s->commit set meanwhile.  -1 with err when
  * there is no queue file (nothing started). */
-int smtpd_queue_commit(struct smtpd_session *s, enum smtpd_verb verb, struct err *err)
-	ATTR_WARN_UNUSED;
+int smtpd_queue_commit(struct smtpd_session *s, enum smtpd_verb verb,
+		       struct err *err) ATTR_WARN_UNUSED;
 /* smtpd_queue_fix_reset - drop held content and the header flags. */
 void smtpd_queue_fix_reset(struct smtpd_session *s);
 /* smtpd_queue_id - the queue ID, "NOQUEUE" before the file exists. */

@@ -214,7 +214,6 @@ void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse)
 		smtpd_peer_lookup(s, session_greet);
 }
 
-
 void smtpd_txn_reset(struct smtpd_session *s)
 {
 	smtpd_content_abort(s);

@@ -69,14 +69,17 @@ static void test_ptr_name_ipv6(void **state)
 
 	/* RFC 3596 2.5's example address */
 	assert_int_equal(dns_ptr_name(sa_of("4321:0:1:2:3:4:567:89ab", &ss), &out), 0);
-	assert_string_equal(buf_cstr(&out), "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0."
-					     "1.2.3.4.ip6.arpa");
+	assert_string_equal(buf_cstr(&out),
+			    "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0."
+			    "1.2.3.4.ip6.arpa");
 	assert_int_equal(dns_ptr_name(sa_of("::1", &ss), &out), 0);
-	assert_string_equal(buf_cstr(&out), "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-					     "0.0.0.0.ip6.arpa");
+	assert_string_equal(buf_cstr(&out),
+			    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+			    "0.0.0.0.ip6.arpa");
 	assert_int_equal(dns_ptr_name(sa_of("2001:db8::fe", &ss), &out), 0);
-	assert_string_equal(buf_cstr(&out), "e.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0."
-					     "1.0.0.2.ip6.arpa");
+	assert_string_equal(buf_cstr(&out),
+			    "e.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0."
+			    "1.0.0.2.ip6.arpa");
 	/* 32 nibbles and their dots, then "ip6.arpa" */
 	assert_int_equal(out.len, 64 + 8);
 	buf_deinit(&out);
@@ -95,10 +98,10 @@ static void test_ptr_name_other_family(void **state)
 
 static void test_rdata_ptr(void **state)
 {
-	static const unsigned char good[] = "\4mail\7Example\3com";	   /* + root */
-	static const unsigned char trunc[] = {4, 'm', 'a', 'i'};	   /* label cut */
-	static const unsigned char extra[] = {1, 'a', 0, 'x'};		   /* bytes after */
-	static const unsigned char bad[] = {3, 'a', ' ', 'b', 0};	   /* space */
+	static const unsigned char good[] = "\4mail\7Example\3com"; /* + root */
+	static const unsigned char trunc[] = {4, 'm', 'a', 'i'};    /* label cut */
+	static const unsigned char extra[] = {1, 'a', 0, 'x'};	    /* bytes after */
+	static const unsigned char bad[] = {3, 'a', ' ', 'b', 0};   /* space */
 	static const unsigned char root[] = {0};
 	struct buf name = BUF_INIT;
 
@@ -116,13 +119,24 @@ static void test_rdata_ptr(void **state)
 static void test_hostname_ok(void **state)
 {
 	static const char *const good[] = {
-		"localhost", "mail.example.com", "a.b", "x-1.example", "_dmarc-ish.example",
-		"1host.example", "123.example.com", "host.example.c0m",
+		"localhost",	   "mail.example.com",	 "a.b",
+		"x-1.example",	   "_dmarc-ish.example", "1host.example",
+		"123.example.com", "host.example.c0m",
 	};
 	static const char *const bad[] = {
-		"",		"192.0.2.1", "12345",	     "a..b",	      ".a",
-		"a.",		"-a.example", "a-.example", "a b.example", "a/b.example",
-		"a\\.example", "a.b.1",	     "ex\xc3\xa9.example",
+		"",
+		"192.0.2.1",
+		"12345",
+		"a..b",
+		".a",
+		"a.",
+		"-a.example",
+		"a-.example",
+		"a b.example",
+		"a/b.example",
+		"a\\.example",
+		"a.b.1",
+		"ex\xc3\xa9.example",
 	};
 	char label[70], longname[300];
 
@@ -198,9 +212,9 @@ static void test_ptr_result_deinit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ptr_name_ipv4),	   cmocka_unit_test(test_ptr_name_ipv6),
+		cmocka_unit_test(test_ptr_name_ipv4),	      cmocka_unit_test(test_ptr_name_ipv6),
 		cmocka_unit_test(test_ptr_name_other_family), cmocka_unit_test(test_rdata_ptr),
-		cmocka_unit_test(test_hostname_ok),	   cmocka_unit_test(test_dest_has_addr),
+		cmocka_unit_test(test_hostname_ok),	      cmocka_unit_test(test_dest_has_addr),
 		cmocka_unit_test(test_ptr_result_deinit),
 	};
 
