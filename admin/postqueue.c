@@ -8,13 +8,16 @@
  *     postqueue [-c DIR] -i ID       flush the one message ID
  *     mailq [-c DIR]                 the same as postqueue -p
  * DIR is -c, else $TERN_CONFIG_DIR.
- * Touches:  reads DIR/main.cf; reads the queue (-p, -j); connects to
- *           private/qmgr (-f, -s, -i).
- * Security: no privileges of its own: listing needs read access to the
- *           queue and flushing the private socket (root or the mail owner).
- *           IDs from the command line are checked with qid_valid.
- * Errors:   "postqueue: fatal: ..." on stderr; exit 64 (usage), 69 (qmgr
- *           unreachable), 1 (configuration, queue not readable).
+ * Touches:  reads DIR/main.cf; connects to public/showq; with showq down,
+ *           reads the queue (-p, -j) or connects to private/qmgr (-f, -s,
+ *           -i) directly.
+ * Security: no privileges of its own: showq checks the caller's uid
+ *           against authorized_mailq_users / authorized_flush_users; the
+ *           direct fallback needs root or the mail owner.  IDs and sites
+ *           from the command line are checked before anything is sent.
+ * Errors:   "postqueue: fatal: ..." on stderr; exit 64 (usage), 77 (not
+ *           authorized), 69 (mail system down: showq and qmgr unreachable
+ *           or failing), 1 (configuration, queue not readable).
  * See:      Postfix postqueue(1), docs/commands.md "postqueue".
  */
 #include "sys.h"
@@ -28,9 +31,21 @@
 #include "cfg.h"
 #include "cmd.h"
 #include "err.h"
+#include "qflush.h"
 #include "qid.h"
 
 static const char *prog = "postqueue";
+
+/* exit_code - the exit status for a failure: EX_NOPERM when showq refused
+ * the caller, EX_UNAVAILABLE when the mail system is down, else dflt. */
+static int exit_code(const struct err *err, int dflt)
+{
+	if (err->code == POSTQUEUE_E_DENIED)
+		return EX_NOPERM;
+	if (err->code == POSTQUEUE_E_DOWN)
+		return EX_UNAVAILABLE;
+	return dflt;
+}
 
 static void usage(void) ATTR_NORETURN;
 static void usage(void)
@@ -87,17 +102,15 @@ int main(int argc, char **argv)
 		cmd_fatal(EX_USAGE, "no instance directory: use -c DIR or set TERN_CONFIG_DIR");
 	if (id != NULL && !qid_valid(id))
 		cmd_fatal(EX_USAGE, "invalid queue ID: \"%.100s\"", id);
-	if (site != NULL && (site[0] == '\0' || strlen(site) > 255 ||
-			     strspn(site, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					  "0123456789.-[]:") != strlen(site)))
+	if (site != NULL && !qflush_site_ok(site))
 		cmd_fatal(EX_USAGE, "invalid site name: \"%.100s\"", site);
 	if ((cfg = cfg_load(dir, &err)) == NULL)
 		cmd_fatal(1, "%s", err.msg);
 	if (mode == 'p' || mode == 'j') {
 		if (postqueue_show(cfg, mode == 'j', stdout, &err) < 0)
-			cmd_fatal(1, "%s", err.msg);
+			cmd_fatal(exit_code(&err, 1), "%s", err.msg);
 	} else if (postqueue_flush(cfg, site, id, &err) < 0) {
-		cmd_fatal(EX_UNAVAILABLE, "%s", err.msg);
+		cmd_fatal(exit_code(&err, EX_UNAVAILABLE), "%s", err.msg);
 	}
 	cfg_free(&cfg);
 	return 0;

@@ -54,3 +54,6 @@ int proto_offsets_get(const void *data, size_t len, off_t **offs_r, size_t *n_r)
 	*n_r = n;
 	return 0;
 }
+
+/* The showq protocol (postqueue -> showq on public/showq). */
+const struct ipc_proto proto_showq = { "showq", 1, NULL, 0 };

@@ -177,4 +177,41 @@ struct buf;
 struct cfg;
 void proto_socket_path(struct cfg *cfg, const char *name, bool public_, struct buf *path_r);
 
+/*
+ * "showq" on $queue_directory/public/showq - postqueue, mailq and sendmail
+ * -bp/-q (any local user) -> showq.  The socket is world-reachable: showq
+ * believes only the peer's uid (SO_PEERCRED) and checks it against
+ * authorized_mailq_users (LIST) or authorized_flush_users (FLUSH); root
+ * and the mail owner are always allowed.  One request per connection:
+ *
+ * SHOWQ_LIST    format U32 (SHOWQ_FORMAT_TEXT: mailq; SHOWQ_FORMAT_JSON:
+ *               postqueue -j)
+ *    -> SHOWQ_DATA text DATA (1..SHOWQ_DATA_MAX bytes of the listing, to be
+ *               written out as they are; cut anywhere), zero or more
+ *    -> SHOWQ_END  (none): the listing is complete
+ * SHOWQ_FLUSH   [site STR] (a destination domain) [queue_id STR] (at most
+ *               one of the two; neither: all deferred mail)
+ *    -> SHOWQ_FLUSH_OK count U32 (messages qmgr scheduled)
+ * Either request -> SHOWQ_DENIED reason STR ("User NAME(UID) is not
+ *               allowed to list the mail queue") when the caller is not
+ *               authorized.
+ * A malformed request, or a failure (queue unreadable, qmgr down), is
+ * IPC_ERROR{reason}; the connection ends after every answer.
+ */
+enum showq_type {
+	SHOWQ_LIST = IPC_TYPE_FIRST,
+	SHOWQ_DATA,
+	SHOWQ_END,
+	SHOWQ_FLUSH,
+	SHOWQ_FLUSH_OK,
+	SHOWQ_DENIED,
+};
+enum showq_format {
+	SHOWQ_FORMAT_TEXT = 0,
+	SHOWQ_FORMAT_JSON = 1,
+};
+/* SHOWQ_DATA_MAX - most listing bytes in one SHOWQ_DATA. */
+#define SHOWQ_DATA_MAX (60 * 1024)
+extern const struct ipc_proto proto_showq;
+
 #endif
