@@ -69,7 +69,7 @@ struct qmgr_dest {
 	bool ready;			/* on tr's ready list */
 	struct qmgr_dest *rprev, *rnext;
 	enum qmgr_dest_state state;
-	char *dead_dsn, *dead_reason; /* while DEAD: what entries are deferred with */
+	char *dead_dsn, *dead_reason;  /* while DEAD: what entries are deferred with */
 	struct loop_timer *dead_timer; /* DEAD: the end of the suspension */
 	struct loop_timer *rate_timer; /* rate delay since the last start runs */
 };
@@ -88,7 +88,7 @@ struct qmgr_transport {
 	char *peer; /* "unix:private/NAME" for logs */
 	unsigned long proc_limit, dest_conc;
 	size_t rcpt_limit;
-	long rate_delay; /* seconds; > 0: one delivery per destination at a time */
+	long rate_delay;    /* seconds; > 0: one delivery per destination at a time */
 	unsigned long busy; /* requests in flight */
 	struct qmgr_map dests;
 	struct qmgr_dest *rhead, *rtail; /* destinations with work and room */
@@ -111,8 +111,7 @@ void qmgr_transport_limits(struct qmgr *q, const char *transport, size_t *rcpt_l
 
 /* transport_param - a number of tr's TRANSPORT_SUFFIX or default_SUFFIX
  * parameter (qmgr_param_name), at least min. */
-static long transport_param(struct qmgr *q, const char *tr, const char *suffix, bool time,
-			    long min)
+static long transport_param(struct qmgr *q, const char *tr, const char *suffix, bool time, long min)
 {
 	struct buf name = BUF_INIT;
 	long v;
@@ -347,8 +346,9 @@ static void entry_finish(struct qmgr_entry *e, const char *dsn, const char *why)
 }
 
 /* agent_release - the agent's request is over: slots back, maybe idle.
+ * done: it ended with DELIVER_DONE (not a crash or a protocol error);
  * site_reason non-NULL: the agent reported a destination failure. */
-static void agent_release(struct qmgr_agent *a, const char *why, const char *site_dsn,
+static void agent_release(struct qmgr_agent *a, const char *why, bool done, const char *site_dsn,
 			  const char *site_reason)
 {
 	struct qmgr_entry *e = a->entry;
@@ -363,7 +363,7 @@ static void agent_release(struct qmgr_agent *a, const char *why, const char *sit
 	entry_finish(e, "4.3.0", why);
 	if (site_reason != NULL)
 		dest_suspend(d, site_dsn, site_reason);
-	else if (d->state == QMGR_DEST_PROBE)
+	else if (done && d->state == QMGR_DEST_PROBE)
 		dest_revive(d, "a delivery got through");
 	ready_add(d);
 	dest_maybe_free(d);
@@ -391,7 +391,7 @@ static void agent_close(struct qmgr_agent *a, const char *why)
 		else
 			buf_printf(&reason, "delivery agent failed: %s", why);
 		log_warn("%s: %s: %s", a->entry->msg->qid, a->tr->peer, reason.data);
-		agent_release(a, reason.data, NULL, NULL);
+		agent_release(a, reason.data, false, NULL, NULL);
 	}
 	agent_unlink(a);
 	free(a);
@@ -457,7 +457,7 @@ static void on_agent_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, voi
 		}
 		(void)ipc_get(msg, 0, IPC_U32("site_status", &site), IPC_STR("site_dsn", &site_dsn),
 			      IPC_STR("site_reason", &site_reason), IPC_END);
-		agent_release(a, "delivery agent returned no status", site_dsn,
+		agent_release(a, "delivery agent returned no status", true, site_dsn,
 			      site == DELIVER_SITE_FAILED ? site_reason : NULL);
 		ipc_conn_set_timeout(conn, QMGR_AGENT_IDLE_MS);
 		break;

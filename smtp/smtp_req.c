@@ -408,12 +408,12 @@ static void next_attempt(struct smtp_req *r)
 	}
 	if (r->next_addr >= r->naddrs || (a->p.mx_limit > 0 && r->tried >= a->p.mx_limit)) {
 		const char *dsn = r->last_dsn[0] != '\0' ? r->last_dsn : "4.4.1";
-		const char *text = r->last_text.len > 0 ? buf_cstr(&r->last_text)
-							 : "no usable address";
+		const char *text =
+			r->last_text.len > 0 ? buf_cstr(&r->last_text) : "no usable address";
 		bool site = site_failed(r);
 
-		set_all(r, r->last_result, dsn, r->last_relay, r->last_mta,
-			buf_cstr(&r->last_diag), text);
+		set_all(r, r->last_result, dsn, r->last_relay, r->last_mta, buf_cstr(&r->last_diag),
+			text);
 		if (site)
 			finish_site(r, dsn, text);
 		else

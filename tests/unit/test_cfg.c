@@ -492,10 +492,13 @@ static void test_transport_params(void **state)
 	cfg_free(&cfg);
 
 	parse_fails("smtp_destination_concurrency_limit = many\n", 0,
-		    "D/main.cf:1: bad integer value \"many\" for smtp_destination_concurrency_limit");
+		    "D/main.cf:1: bad integer value \"many\" for "
+		    "smtp_destination_concurrency_limit");
 	parse_fails("smtp_destination_rate_delay = 1x\n", 0,
-		    "D/main.cf:1: bad time value \"1x\" for smtp_destination_rate_delay");
-	parse_fails("relay-out_thing = 1\n", 0, "D/main.cf:1: bad parameter name \"relay-out_thing\"");
+		    "D/main.cf:1: bad time value \"1x\" for "
+		    "smtp_destination_rate_delay");
+	parse_fails("relay-out_thing = 1\n", 0,
+		    "D/main.cf:1: bad parameter name \"relay-out_thing\"");
 	/* an unset per-transport $name expands to its default */
 	cfg = parse("syslog_name = t$smtp_destination_recipient_limit\n", &err);
 	assert_non_null(cfg);
@@ -508,8 +511,10 @@ static void test_transport_params(void **state)
 
 		with_dir(dir, sizeof(dir));
 		snprintf(path, sizeof(path), "%s/main.cf", dir);
-		spit(path, "relay-out_destination_rate_delay = 1s\nrelay_destination_rate_delay = 2s\n");
-		assert_int_equal(cfg_edit_file(path, "relay-out_destination_rate_delay", "9s", &err), 0);
+		spit(path, "relay-out_destination_rate_delay = 1s\n"
+			   "relay_destination_rate_delay = 2s\n");
+		assert_int_equal(
+			cfg_edit_file(path, "relay-out_destination_rate_delay", "9s", &err), 0);
 		text = slurp(path);
 		assert_string_equal(text, "relay-out_destination_rate_delay = 9s\n"
 					  "relay_destination_rate_delay = 2s\n");
