@@ -8,6 +8,7 @@ Postfix's "hostname NAME does not resolve to address ADDR" warning; no PTR
 or a failing PTR lookup gives "unknown" without one; the resolver is asked
 even for 127.0.0.1 (libunbound's own loopback zone is off with
 dns_servers); smtpd_hide_client_address still hides a confirmed name;
+the per-client connection limit warning names the client;
 smtpd_peername_lookup = no makes no query; a resolver that never answers
 delays the greeting by smtpd_peername_timeout only, and the sessions
 already greeted are served meanwhile.
@@ -172,6 +173,24 @@ def test_lookup_off_makes_no_query(request):
         made.failed = request.session.testsfailed > failed
         made.close()
         z.stop()
+
+
+def test_connection_limit_line_names_the_client(request, zone):
+    made, failed = made_with(request, [("dns_servers", zone.spec),
+                                       ("mynetworks", "127.0.0.1/32"),
+                                       ("smtpd_client_connection_count_limit", "1")])
+    try:
+        with Raw(made.port, "127.0.0.2") as first:
+            assert first.reply().startswith("220 ")
+            with Raw(made.port, "127.0.0.2") as second:
+                assert second.reply() == ("421 4.7.0 mx.example.test Error: too many "
+                                          "connections from 127.0.0.2")
+            made.wait_log(r"warning: too many connections from "
+                          r"client\.remote\.test\[127\.0\.0\.2\]: 2")
+            first.cmd("QUIT")
+    finally:
+        made.failed = request.session.testsfailed > failed
+        made.close()
 
 
 def greet_time(port, source, out, i):
