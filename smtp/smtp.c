@@ -140,6 +140,7 @@ static int smtp_init(struct server_ctx *ctx)
 	agent.cfg = cfg;
 	agent.base = ctx->base;
 	agent.queue_dir = xstrdup(cfg_get(cfg, "queue_directory"));
+	agent.service = xstrdup(ctx->service);
 	p->port = count(cfg, "smtp_tcp_port", 65535);
 	if (p->port == 0)
 		p->port = 25;

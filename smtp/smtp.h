@@ -54,6 +54,7 @@ struct smtp_agent {
 	struct transport *transport;
 	struct smtp_params p;
 	char *queue_dir;
+	char *service; /* our master.cf name: "smtp", or a clone's ("relay") */
 	struct smtp_sess *cache; /* idle sessions, newest first */
 	struct smtp_sasl *sasl;	 /* NULL unless smtp_sasl_auth_enable */
 };

@@ -448,7 +448,9 @@ static int load(struct smtp_req *r, const char *queue, struct err *err)
 }
 
 /* route - transport_maps/relayhost for a plain domain next hop, then the
- * host and port; -1 when every recipient already has its result. */
+ * host and port; -1 when every recipient already has its result.  An
+ * entry naming "smtp" or this agent's own service (a master.cf clone such
+ * as "relay") is ours. */
 static int route(struct smtp_req *r)
 {
 	struct buf tr = BUF_INIT, nh = BUF_INIT;
@@ -462,7 +464,9 @@ static int route(struct smtp_req *r)
 		if (t == TBL_TEMPFAIL) {
 			set_all(r, DELIVER_DEFER, "4.3.0", NULL, NULL, "", err.msg);
 			rc = -1;
-		} else if (t == TBL_FOUND && strcmp(buf_cstr(&tr), "smtp") == 0) {
+		} else if (t == TBL_FOUND && (strcmp(buf_cstr(&tr), "smtp") == 0 ||
+					       (r->a->service != NULL &&
+						strcmp(buf_cstr(&tr), r->a->service) == 0))) {
 			free(r->nexthop);
 			r->nexthop = xstrdup(buf_cstr(&nh));
 		} else if (t == TBL_FOUND && strcmp(buf_cstr(&tr), "error") == 0) {

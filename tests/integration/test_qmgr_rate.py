@@ -228,3 +228,22 @@ def test_recipient_450_does_not_suspend(net):
     inst.wait_log(r"to=<ok@busy\.test>, relay=mx1\.busy\.test.*status=sent", 20)
     assert "marked dead" not in inst.maillog()
     assert "temporarily suspended" not in inst.maillog()
+
+
+def test_clone_transport_with_domain_nexthop(net):
+    """A transport_maps entry naming a master.cf clone of smtp with no
+    explicit next hop (`clone.test relay-out:`): the clone looks up the
+    domain's MX itself, as smtp does, instead of deferring the mail as
+    routed elsewhere."""
+    inst = net.inst
+    inst.append_master_cf("relay-out  unix  -       -       n       -       -       smtp")
+    (inst.dir / "transport").write_text("clone.test relay-out:\n")
+    check(inst.cmd("postmap", f"hash:{inst.dir}/transport"), "postmap")
+    inst.set_param("transport_maps", f"hash:{inst.dir}/transport")
+    net.remote("clone.test", HOSTS[0])
+    sink = net.sink(HOSTS[0])
+    start(net)
+    net.send_each([("bob@clone.test", body(1, "bob@clone.test"))])
+    wait_for(lambda: len(sink.messages) == 1, 30, what="the message at the sink")
+    inst.wait_log(r"tern/[\w/-]+\[\d+\]: \w+: to=<bob@clone\.test>, relay=mx1\.clone\.test"
+                  r"\[127\.0\.0\.2\]:\d+, .*status=sent", 10)
