@@ -58,6 +58,11 @@ void log_set_name(const char *name)
 		snprintf(lg.name, sizeof(lg.name), "tern/%s", name);
 }
 
+void log_set_program(const char *prog)
+{
+	copy_str(lg.name, sizeof(lg.name), prog);
+}
+
 void log_set_hostname(const char *host)
 {
 	copy_str(lg.host, sizeof(lg.host), host);

@@ -31,6 +31,9 @@ enum log_level {
 void log_init(const char *name);
 /* log_set_name - change NAME (a daemon learns its service name late). */
 void log_set_name(const char *name);
+/* log_set_program - the program field verbatim ("tern/submission/smtpd":
+ * $syslog_name/DAEMON, as Postfix names its lines). */
+void log_set_program(const char *prog);
 /* log_set_hostname - the host field (default: gethostname). */
 void log_set_hostname(const char *host);
 /* log_set_file - append lines to path (NULL or "" stops); -1 on open error.

@@ -24,6 +24,7 @@
 
 #include <event2/event.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "err.h"
 #include "log.h"
@@ -151,17 +152,24 @@ static struct cfg *load_config(const char *dir)
 	return cfg;
 }
 
-/* setup_log - maillog, syslog, stderr and debug per main.cf. */
+/* setup_log - maillog, syslog, stderr and debug per main.cf.  Lines are
+ * from $syslog_name/DAEMON ("tern/smtpd"; "tern/submission/smtpd" for the
+ * 587 entry's -o syslog_name=tern/submission), in the file and in syslog. */
 static void setup_log(struct cfg *cfg, bool verbose, bool file_open_already)
 {
 	const char *e = getenv("TERN_LOG_STDERR");
+	const char *sn = cfg_get(cfg, "syslog_name");
+	struct buf prog = BUF_INIT;
 	struct err err;
 
+	buf_printf(&prog, "%s/%s", sn[0] != '\0' ? sn : "tern", srv.hooks->name);
+	log_set_program(buf_cstr(&prog));
 	if (!file_open_already && log_set_file(cfg_get(cfg, "maillog_file"), &err) < 0)
 		log_fatal("%s", err.msg);
 	if (log_set_syslog(cfg_get_bool(cfg, "syslog_enable"), cfg_get(cfg, "syslog_facility"),
-			   cfg_get(cfg, "syslog_name"), &err) < 0)
+			   buf_cstr(&prog), &err) < 0)
 		log_fatal("%s", err.msg);
+	buf_deinit(&prog);
 	log_set_stderr(e != NULL && strcmp(e, "1") == 0);
 	log_set_debug(verbose || cfg_get_bool(cfg, "debug_logging"));
 	log_set_hostname(cfg_get(cfg, "myhostname"));

@@ -176,14 +176,19 @@ static int owner_resolve(struct cfg *cfg, uid_t *uid, gid_t *gid, gid_t *sgid,
 static int log_open(struct cfg *cfg, uid_t uid, gid_t gid, struct err *err)
 {
 	const char *path = cfg_get(cfg, "maillog_file");
+	struct buf ident = BUF_INIT;
+	int rc;
 
 	log_set_hostname(cfg_get(cfg, "myhostname"));
 	if (log_set_file(path, err) < 0)
 		return -1;
 	if (*path != '\0' && geteuid() == 0 && chown(path, uid, gid) < 0)
 		return err_set(err, "chown %s: %s", path, strerror(errno));
-	if (log_set_syslog(cfg_get_bool(cfg, "syslog_enable"), cfg_get(cfg, "syslog_facility"),
-			   cfg_get(cfg, "syslog_name"), err) < 0)
+	buf_printf(&ident, "%s/master", cfg_get(cfg, "syslog_name"));
+	rc = log_set_syslog(cfg_get_bool(cfg, "syslog_enable"), cfg_get(cfg, "syslog_facility"),
+			    buf_cstr(&ident), err);
+	buf_deinit(&ident);
+	if (rc < 0)
 		return -1;
 	log_set_debug(master.verbose || cfg_get_bool(cfg, "debug_logging"));
 	return 0;

@@ -37,7 +37,7 @@ ECHO_OFFSETS = (7, 8, 9, 11, 12)
 # Mon DD HH:MM:SS host tern/NAME[pid]: text
 LOG_RE = re.compile(
     r"^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]\d "
-    r"\d\d:\d\d:\d\d (?P<host>\S+) tern/(?P<name>[\w.-]+)\[(?P<pid>\d+)\]: "
+    r"\d\d:\d\d:\d\d (?P<host>\S+) tern/(?:[\w.-]+/)*(?P<name>[\w.-]+)\[(?P<pid>\d+)\]: "
     r"(?P<text>.*)$")
 
 # greeting of tests/daemons/echod.c: "220 echod PID UID"
