@@ -65,8 +65,9 @@ static int show_showq(int fd, int timeout, bool json, FILE *out, struct err *err
 			ipc_msg_deinit(&reply);
 			break;
 		}
-		if (rc == 0 && (reply.type != SHOWQ_DATA ||
-				ipc_get(&reply, IPC_STRICT, IPC_DATA("text", &data, &len), IPC_END) != 1))
+		if (rc == 0 &&
+		    (reply.type != SHOWQ_DATA ||
+		     ipc_get(&reply, IPC_STRICT, IPC_DATA("text", &data, &len), IPC_END) != 1))
 			rc = err_set(err, "showq: unexpected reply type %u", reply.type);
 		if (rc == 0 && fwrite(data, 1, len, out) != len)
 			rc = err_set_code(err, errno, "write error: %s", strerror(errno));

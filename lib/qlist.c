@@ -34,10 +34,10 @@ static const struct {
 	const char *name;
 	char mark;
 } qlist_queues[] = {
-	{ "incoming", ' ' },
-	{ "active", '*' },
-	{ "deferred", ' ' },
-	{ "hold", '!' },
+	{"incoming", ' '},
+	{"active", '*'},
+	{"deferred", ' '},
+	{"hold", '!'},
 };
 #define QLIST_NQUEUES (sizeof(qlist_queues) / sizeof(qlist_queues[0]))
 
@@ -52,13 +52,13 @@ static const struct {
 struct qlist {
 	bool json;
 	bool done;
-	bool loaded;     /* ids holds the current directory's names */
+	bool loaded; /* ids holds the current directory's names */
 	int fds[QLIST_NQUEUES];
 	int defer_fd;
-	size_t q;        /* queue being listed */
-	char **ids;      /* its sorted IDs (NULL before it is read) */
+	size_t q;   /* queue being listed */
+	char **ids; /* its sorted IDs (NULL before it is read) */
 	size_t nids;
-	size_t next;     /* next index in ids */
+	size_t next; /* next index in ids */
 	size_t count;
 	uint64_t total;
 };

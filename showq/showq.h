@@ -27,13 +27,13 @@ struct server_ctx;
 struct showq_sess {
 	struct server_ctx *ctx;
 	struct ipc_conn *conn;
-	uid_t uid;                     /* from SO_PEERCRED: the only thing believed */
-	char login[SHOWQ_LOGIN_MAX];   /* its user name, "unknown" when it has none */
-	bool answered;                 /* a request was taken: no second one */
+	uid_t uid;		     /* from SO_PEERCRED: the only thing believed */
+	char login[SHOWQ_LOGIN_MAX]; /* its user name, "unknown" when it has none */
+	bool answered;		     /* a request was taken: no second one */
 	/* the listing in progress (showq_list.c) */
 	struct qlist *ql;
 	struct loop_timer *timer;
-	struct buf out;                /* listing bytes not yet sent */
+	struct buf out; /* listing bytes not yet sent */
 	uint32_t reqid;
 	bool list_done;
 };

@@ -48,9 +48,10 @@ void showq_flush(struct showq_sess *s, struct ipc_msg *msg)
 		(void)ipc_reject(s->conn, "%s", err.msg);
 		return;
 	}
-	log_info("uid %lu (%s): flush %s: %u message%s scheduled", (unsigned long)s->uid,
-		 s->login, site != NULL ? site : queue_id != NULL ? queue_id : "all", count,
-		 count == 1 ? "" : "s");
+	if (site == NULL)
+		site = queue_id != NULL ? queue_id : "all";
+	log_info("uid %lu (%s): flush %s: %u message%s scheduled", (unsigned long)s->uid, s->login,
+		 site, count, count == 1 ? "" : "s");
 	ipc_msg_init(&ok, SHOWQ_FLUSH_OK, msg->reqid);
 	ipc_put_u32(&ok, "count", count);
 	if (ipc_msg_finish(&ok, &err) < 0 || ipc_send(s->conn, &ok, &err) < 0)

@@ -102,8 +102,8 @@ void showq_list_start(struct showq_sess *s, struct ipc_msg *msg)
 		showq_deny(s, msg->reqid, err.msg);
 		return;
 	}
-	s->ql = qlist_open(cfg_get(s->ctx->cfg, "queue_directory"),
-			   format == SHOWQ_FORMAT_JSON, &err);
+	s->ql = qlist_open(cfg_get(s->ctx->cfg, "queue_directory"), format == SHOWQ_FORMAT_JSON,
+			   &err);
 	if (s->ql == NULL) {
 		log_error("uid %lu: %s", (unsigned long)s->uid, err.msg);
 		(void)ipc_reject(s->conn, "%s", err.msg);

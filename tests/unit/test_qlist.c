@@ -29,7 +29,7 @@ static char ids[5][QID_SIZE];
 
 static void make_ids(void)
 {
-	struct timeval tv = { T0, 0 };
+	struct timeval tv = {T0, 0};
 
 	for (unsigned int i = 0; i < 5; i++)
 		qid_make(&tv, 4242, i + 1, ids[i]);
@@ -37,8 +37,7 @@ static void make_ids(void)
 		assert_true(strcmp(ids[i], ids[i + 1]) < 0);
 }
 
-static const char header[] =
-	"-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n";
+static const char header[] = "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n";
 
 /* pad - n spaces then s, as a heap string. */
 static char *pad(int n, const char *s)
@@ -54,9 +53,15 @@ static void make_log(struct defer_log *log, const char *const *rcpts, const char
 	struct err err;
 
 	for (size_t i = 0; i < n; i++) {
-		struct defer_log_entry e = { .time = T0, .rcpt_offset = -1, .rcpt = rcpts[i],
-					     .orcpt = "", .status = "4.4.1", .action = "delayed",
-					     .mta = "", .diag = "", .reason = reasons[i] };
+		struct defer_log_entry e = {.time = T0,
+					    .rcpt_offset = -1,
+					    .rcpt = rcpts[i],
+					    .orcpt = "",
+					    .status = "4.4.1",
+					    .action = "delayed",
+					    .mta = "",
+					    .diag = "",
+					    .reason = reasons[i]};
 
 		assert_int_equal(defer_log_format(&text, &e, &err), 0);
 	}
@@ -64,8 +69,7 @@ static void make_log(struct defer_log *log, const char *const *rcpts, const char
 	buf_deinit(&text);
 }
 
-static void env_init(struct qfile_env *env, struct qfile_rcpt *rcpts, size_t n,
-		     const char *sender)
+static void env_init(struct qfile_env *env, struct qfile_rcpt *rcpts, size_t n, const char *sender)
 {
 	memset(env, 0, sizeof(*env));
 	env->arrival.tv_sec = T0;
@@ -78,12 +82,12 @@ static void env_init(struct qfile_env *env, struct qfile_rcpt *rcpts, size_t n,
 static void test_text_one_message(void **state)
 {
 	struct qfile_rcpt rcpts[3] = {
-		{ .addr = "bob@example.net", .status = QFILE_RCPT_PENDING },
-		{ .addr = "carol@example.net", .status = QFILE_RCPT_DONE },
-		{ .addr = "dave@example.net", .status = QFILE_RCPT_PENDING },
+		{.addr = "bob@example.net", .status = QFILE_RCPT_PENDING},
+		{.addr = "carol@example.net", .status = QFILE_RCPT_DONE},
+		{.addr = "dave@example.net", .status = QFILE_RCPT_PENDING},
 	};
-	const char *who[] = { "bob@example.net", "dave@example.net", "carol@example.net" };
-	const char *why[] = { "connect to mx: timed out", "connect to mx: timed out", "x" };
+	const char *who[] = {"bob@example.net", "dave@example.net", "carol@example.net"};
+	const char *why[] = {"connect to mx: timed out", "connect to mx: timed out", "x"};
 	struct qfile_env env;
 	struct defer_log log;
 	struct buf out = BUF_INIT, want = BUF_INIT;
@@ -122,9 +126,9 @@ static void test_text_one_message(void **state)
 
 static void test_text_sanitizes(void **state)
 {
-	struct qfile_rcpt rcpts[1] = { { .addr = "b\x1b[2Jb@x", .status = QFILE_RCPT_PENDING } };
-	const char *who[] = { "b\x1b[2Jb@x" };
-	const char *why[] = { "bad\x07 reason" };
+	struct qfile_rcpt rcpts[1] = {{.addr = "b\x1b[2Jb@x", .status = QFILE_RCPT_PENDING}};
+	const char *who[] = {"b\x1b[2Jb@x"};
+	const char *why[] = {"bad\x07 reason"};
 	struct qfile_env env;
 	struct defer_log log;
 	struct buf out = BUF_INIT;
@@ -143,11 +147,11 @@ static void test_text_sanitizes(void **state)
 static void test_json_one_message(void **state)
 {
 	struct qfile_rcpt rcpts[2] = {
-		{ .addr = "bob@example.net", .status = QFILE_RCPT_PENDING },
-		{ .addr = "q\"uo\\te@example.net", .status = QFILE_RCPT_PENDING },
+		{.addr = "bob@example.net", .status = QFILE_RCPT_PENDING},
+		{.addr = "q\"uo\\te@example.net", .status = QFILE_RCPT_PENDING},
 	};
-	const char *who[] = { "bob@example.net" };
-	const char *why[] = { "host said \"no\"" };
+	const char *who[] = {"bob@example.net"};
+	const char *why[] = {"host said \"no\""};
 	struct qfile_env env;
 	struct defer_log log;
 	struct buf out = BUF_INIT;
@@ -198,7 +202,7 @@ struct fixture {
 	char dir[64];
 };
 
-static const char *const subdirs[] = { "incoming", "active", "deferred", "hold", "defer" };
+static const char *const subdirs[] = {"incoming", "active", "deferred", "hold", "defer"};
 
 static int setup(void **state)
 {
@@ -234,7 +238,7 @@ static void put_msg(struct fixture *f, const char *sub, const char *id, const ch
 		    const char *r1, const char *r2)
 {
 	struct buf p = BUF_INIT;
-	struct timeval tv = { T0, 0 };
+	struct timeval tv = {T0, 0};
 	struct qfile_writer *w;
 	struct err err;
 	int fd;
@@ -304,10 +308,15 @@ static void test_empty_queue(void **state)
 static void test_queue_on_disk(void **state)
 {
 	struct fixture *f = *state;
-	struct defer_log_entry e = { .time = T0, .rcpt_offset = -1,
-				     .rcpt = "carol@example.net", .orcpt = "", .status = "4.4.1",
-				     .action = "delayed", .mta = "", .diag = "",
-				     .reason = "no route" };
+	struct defer_log_entry e = {.time = T0,
+				    .rcpt_offset = -1,
+				    .rcpt = "carol@example.net",
+				    .orcpt = "",
+				    .status = "4.4.1",
+				    .action = "delayed",
+				    .mta = "",
+				    .diag = "",
+				    .reason = "no route"};
 	struct buf p = BUF_INIT;
 	struct err err;
 	size_t calls;
@@ -319,8 +328,8 @@ static void test_queue_on_disk(void **state)
 	put_msg(f, "deferred", ids[0], "", "x@example.net", "y@example.net");
 	put_msg(f, "active", ids[2], "bob@example.org", "z@example.net", NULL);
 	put_msg(f, "hold", ids[3], "dan@example.org", "w@example.net", NULL);
-	put_file(f, "incoming", ids[4], "half a file");              /* skipped */
-	put_file(f, "deferred", "not-a-queue-id", "ignored");        /* ignored */
+	put_file(f, "incoming", ids[4], "half a file");	      /* skipped */
+	put_file(f, "deferred", "not-a-queue-id", "ignored"); /* ignored */
 	buf_printf(&p, "%s/defer", f->dir);
 	dfd = open(buf_cstr(&p), O_RDONLY | O_DIRECTORY);
 	assert_true(dfd >= 0);

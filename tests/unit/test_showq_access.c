@@ -84,8 +84,8 @@ static void test_check(void **state)
 			       "authorized_mailq_users", "list", &err),
 			 0);
 	/* root, and this process's own uid (the mail owner), always may. */
-	assert_int_equal(check("authorized_mailq_users =\n", 0, "root",
-			       "authorized_mailq_users", "list", &err),
+	assert_int_equal(check("authorized_mailq_users =\n", 0, "root", "authorized_mailq_users",
+			       "list", &err),
 			 0);
 	assert_int_equal(check("authorized_mailq_users =\n", getuid(), "me",
 			       "authorized_mailq_users", "list", &err),
