@@ -171,11 +171,20 @@ void smtpd_touch(struct smtpd_session *s)
 		loop_timer_add(s->idle, s->conf->timeout_ms);
 }
 
-/* session_greet - the client's name is known: log the connection, then
- * greet or refuse; input flows from now on. */
+/* session_greet - the client's name is known: log the connection, start
+ * TLS on the smtps port (after the lookup, as in Postfix, so handshake
+ * errors are logged with the name), then greet or refuse; input flows
+ * from now on. */
 static void session_greet(struct smtpd_session *s)
 {
+	struct err err;
+
 	log_info("connect from %s[%s]", s->name, s->addr);
+	if (s->conf->tls_wrapper && loop_conn_starttls(s->conn, smtpd_tls_ctx(s->conf), &err) < 0) {
+		log_warn("TLS from %s[%s]: %s", s->name, s->addr, err.msg);
+		session_close(s);
+		return;
+	}
 	loop_conn_pause(s->conn, false);
 	if (s->too_many > 0)
 		log_warn("too many connections from %s[%s]: %u", s->name, s->addr, s->too_many);
@@ -196,8 +205,9 @@ void smtpd_session_start(struct smtpd_session *s, int fd, const char *refuse)
 	s->name = "unknown";
 	smtpd_cmd_init(&s->cmd);
 	s->tls_exempt = netmatch_sockaddr(conf->tls_exempt, (const struct sockaddr *)&s->sa);
-	s->conn = loop_conn_new(conf->base, fd, conf->tls_wrapper ? smtpd_tls_ctx(conf) : NULL,
-				&session_cb, s);
+	/* plain until the name is known; smtps starts TLS in session_greet
+	 * (paused before the loop runs, nothing is read, nothing discarded) */
+	s->conn = loop_conn_new(conf->base, fd, NULL, &session_cb, s);
 	s->idle = loop_timer_new(conf->base, idle_fire, s);
 	s->sleep = loop_timer_new(conf->base, sleep_fire, s);
 	loop_conn_set_max_line(s->conn, conf->line_max);
