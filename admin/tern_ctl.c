@@ -285,7 +285,11 @@ static int tern_start_wait(int rfd, pid_t child, struct tern_ctx *ctx)
 		rc = 0;
 	} else if (strncmp(buf_cstr(&line), "error: ", 7) == 0) {
 		fprintf(stderr, "tern: start: %s\n", buf_cstr(&line) + 7);
-		waitpid(child, &status, WNOHANG);
+		/* master exits right after the error line: wait for it (a few
+		 * seconds at most) so that its pid lock is gone and a start
+		 * right after ours works */
+		for (int i = 0; i < 500 && waitpid(child, &status, WNOHANG) == 0; i++)
+			usleep(10000);
 	} else if (line.len == 0 && waitpid(child, &status, 0) == child) {
 		fprintf(stderr, "tern: start: master exited (%s %d) before it was ready; "
 				"see %s/log/maillog\n",
