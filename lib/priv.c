@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -133,4 +134,22 @@ int priv_drop(uid_t uid, gid_t gid, const char *chroot_dir, struct err *err)
 	if (setresuid(uid, uid, uid) < 0)
 		return err_set_code(err, errno, "setresuid %ld: %s", (long)uid, strerror(errno));
 	return verify(uid, gid, err);
+}
+
+int priv_peer(int fd, uid_t *uid_r, char *login, size_t size)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct passwd pw, *res = NULL;
+	char sbuf[4096];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || clen != sizeof(cred))
+		return -1;
+	*uid_r = cred.uid;
+	if (getpwuid_r(cred.uid, &pw, sbuf, sizeof(sbuf), &res) == 0 && res != NULL &&
+	    res->pw_name[0] != '\0' && strlen(res->pw_name) < size)
+		snprintf(login, size, "%s", res->pw_name);
+	else
+		snprintf(login, size, "#%lu", (unsigned long)cred.uid);
+	return 0;
 }

@@ -28,4 +28,10 @@ int priv_lookup_user(const char *name, uid_t *uid_r, gid_t *gid_r, struct err *e
 /* priv_lookup_group - gid of group name (getgrnam_r); errors as above. */
 int priv_lookup_group(const char *name, gid_t *gid_r, struct err *err) ATTR_WARN_UNUSED;
 
+/* priv_peer - the uid of the process at the other end of UNIX socket fd,
+ * from the kernel (SO_PEERCRED), and its login name into login (size
+ * bytes; "#UID" when the uid has no name, which no account can be
+ * called).  -1 when the kernel gives no credentials. */
+int priv_peer(int fd, uid_t *uid_r, char *login, size_t size) ATTR_WARN_UNUSED;
+
 #endif

@@ -16,14 +16,13 @@
  */
 #include "sys.h"
 
-#include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "err.h"
 #include "ipc.h"
 #include "log.h"
+#include "priv.h"
 #include "pickup.h"
 #include "proto.h"
 #include "qreceive.h"
@@ -44,19 +43,6 @@ struct pickup_conn {
 	enum pickup_state state;
 	struct pickup_msg *msg;
 };
-
-/* login_name - the user name of uid, "#UID" when it has none. */
-static void login_name(uid_t uid, char *out, size_t size)
-{
-	struct passwd pw, *res = NULL;
-	char sbuf[4096];
-
-	if (getpwuid_r(uid, &pw, sbuf, sizeof(sbuf), &res) == 0 && res != NULL &&
-	    strlen(res->pw_name) < size && res->pw_name[0] != '\0')
-		snprintf(out, size, "%s", res->pw_name);
-	else
-		snprintf(out, size, "#%lu", (unsigned long)uid);
-}
 
 /* reply_ok - PICKUP_OK with the queue ID of the committed message. */
 static void reply_ok(struct pickup_conn *pc, uint32_t reqid, const char *qid)
@@ -179,22 +165,18 @@ static void on_close(struct ipc_conn *conn, const char *why, void *arg)
 static void pickup_accept(struct server_ctx *ctx, int fd, const struct sockaddr *peer,
 			  socklen_t peerlen, int listener_index)
 {
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	struct pickup_conn *pc;
+	struct pickup_conn *pc = xcalloc(1, sizeof(*pc));
 	char name[64];
 	long timeout;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || clen != sizeof(cred)) {
+	if (priv_peer(fd, &pc->uid, pc->login, sizeof(pc->login)) < 0) {
 		log_warn("connection without peer credentials refused");
+		free(pc);
 		close(fd);
 		return;
 	}
-	pc = xcalloc(1, sizeof(*pc));
 	pc->ctx = ctx;
-	pc->uid = cred.uid;
-	login_name(cred.uid, pc->login, sizeof(pc->login));
-	snprintf(name, sizeof(name), "uid %lu", (unsigned long)cred.uid);
+	snprintf(name, sizeof(name), "uid %lu", (unsigned long)pc->uid);
 	server_session_begin();
 	pc->conn = ipc_conn_new(ctx->base, fd, &proto_pickup, name, on_msg, on_close, pc);
 	timeout = cfg_get_time(ctx->cfg, "pickup_timeout");

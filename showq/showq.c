@@ -19,14 +19,13 @@
  */
 #include "sys.h"
 
-#include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "err.h"
 #include "ipc.h"
 #include "log.h"
+#include "priv.h"
 #include "proto.h"
 #include "server.h"
 #include "showq/showq.h"
@@ -34,19 +33,6 @@
 
 /* Longest showq_timeout honoured, seconds. */
 #define SHOWQ_TIMEOUT_MAX 86400
-
-/* login_name - the user name of uid, "unknown" when it has none. */
-static void login_name(uid_t uid, char *out, size_t size)
-{
-	struct passwd pw, *res = NULL;
-	char sbuf[4096];
-
-	if (getpwuid_r(uid, &pw, sbuf, sizeof(sbuf), &res) == 0 && res != NULL &&
-	    res->pw_name[0] != '\0' && strlen(res->pw_name) < size)
-		snprintf(out, size, "%s", res->pw_name);
-	else
-		snprintf(out, size, "unknown");
-}
 
 void showq_deny(struct showq_sess *s, uint32_t reqid, const char *reason)
 {
@@ -102,23 +88,19 @@ static void on_close(struct ipc_conn *conn, const char *why, void *arg)
 static void showq_accept(struct server_ctx *ctx, int fd, const struct sockaddr *peer,
 			 socklen_t peerlen, int listener_index)
 {
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	struct showq_sess *s;
+	struct showq_sess *s = xcalloc(1, sizeof(*s));
 	char name[64];
 	long timeout;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || clen != sizeof(cred)) {
+	if (priv_peer(fd, &s->uid, s->login, sizeof(s->login)) < 0) {
 		log_warn("connection without peer credentials refused");
+		free(s);
 		close(fd);
 		return;
 	}
-	s = xcalloc(1, sizeof(*s));
 	s->ctx = ctx;
-	s->uid = cred.uid;
 	buf_init(&s->out, 0);
-	login_name(cred.uid, s->login, sizeof(s->login));
-	snprintf(name, sizeof(name), "uid %lu", (unsigned long)cred.uid);
+	snprintf(name, sizeof(name), "uid %lu", (unsigned long)s->uid);
 	server_session_begin();
 	s->conn = ipc_conn_new(ctx->base, fd, &proto_showq, name, on_msg, on_close, s);
 	timeout = cfg_get_time(ctx->cfg, "showq_timeout");

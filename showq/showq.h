@@ -28,7 +28,7 @@ struct showq_sess {
 	struct server_ctx *ctx;
 	struct ipc_conn *conn;
 	uid_t uid;		     /* from SO_PEERCRED: the only thing believed */
-	char login[SHOWQ_LOGIN_MAX]; /* its user name, "unknown" when it has none */
+	char login[SHOWQ_LOGIN_MAX]; /* its user name, "#UID" when it has none (priv_peer) */
 	bool answered;		     /* a request was taken: no second one */
 	/* the listing in progress (showq_list.c) */
 	struct qlist *ql;

@@ -10,6 +10,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,6 +137,31 @@ static void test_lookup_user(void **state)
 	assert_int_equal(priv_lookup_user("", &uid, &gid, &err), -1);
 }
 
+static void test_peer(void **state)
+{
+	int sv[2], fd;
+	uid_t uid = (uid_t)-1;
+	char login[64];
+	char small[2];
+	struct passwd *pw = getpwuid(getuid());
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(priv_peer(sv[0], &uid, login, sizeof(login)), 0);
+	assert_int_equal(uid, getuid());
+	if (pw != NULL)
+		assert_string_equal(login, pw->pw_name);
+	/* a name that does not fit: "#UID" is cut, never a wrong name */
+	assert_int_equal(priv_peer(sv[0], &uid, small, sizeof(small)), 0);
+	assert_int_equal(small[0], '#');
+	close(sv[0]);
+	close(sv[1]);
+	/* not a socket: no credentials */
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(priv_peer(fd, &uid, login, sizeof(login)), -1);
+	close(fd);
+}
+
 static void test_lookup_group(void **state)
 {
 	struct err err;
@@ -153,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_no_change_and_refusals),
 		cmocka_unit_test(test_lookup_user),
 		cmocka_unit_test(test_lookup_group),
+		cmocka_unit_test(test_peer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
