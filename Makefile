@@ -112,7 +112,7 @@ run: all
 	sh admin/demo.sh $(abspath $(BUILD))
 
 bench: all
-	sh bench/run.sh $(abspath $(BUILD))
+	bash bench/run.sh $(abspath $(BUILD))
 
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
