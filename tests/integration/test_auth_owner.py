@@ -42,7 +42,7 @@ def test_auth_runs_as_its_own_account(instance):
     else:
         assert m.group(1) == pwd.getpwuid(os.getuid()).pw_name
     auth_uid, auth_gid = helpers.auth_owner_ids(inst)
-    mail_uid, _ = helpers.mail_owner_ids(inst)
+    mail_uid, mail_gid = helpers.mail_owner_ids(inst)
     check(inst.tern("user", "add", "alice@example.test", PASSWORD), "tern user add")
     st = os.stat(inst.dir / "users.db")
     assert (st.st_uid, st.st_gid) == (auth_uid, auth_gid), (st.st_uid, st.st_gid)
@@ -50,7 +50,7 @@ def test_auth_runs_as_its_own_account(instance):
     if os.geteuid() == 0:
         assert auth_uid not in (0, mail_uid), "auth_owner is root or the mail owner"
         # the mail owner (every other daemon) cannot read the hashes
-        res = subprocess.run(["setpriv", f"--reuid={mail_uid}", f"--regid={mail_uid}",
+        res = subprocess.run(["setpriv", f"--reuid={mail_uid}", f"--regid={mail_gid}",
                               "--clear-groups", "cat", str(inst.dir / "users.db")],
                              capture_output=True)
         assert res.returncode != 0 and b"Permission denied" in res.stderr, res
