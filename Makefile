@@ -105,7 +105,7 @@ fuzz: deps-test
 check-long: fuzz
 	sh tests/run_fuzz_long.sh $(FUZZ_BUILD)
 	$(MAKE) BUILD=$(ASAN_BUILD) SAN=1 all
-	TERN_BUILD=$(abspath $(ASAN_BUILD)) TERN_CRASH_MESSAGES=20000 \
+	TERN_BUILD=$(abspath $(ASAN_BUILD)) TERN_CRASH_MESSAGES=20000 TERN_CRASH_RELAY_MESSAGES=20000 \
 		sh tests/run_integration.sh -k crash
 
 run: all
