@@ -1,6 +1,7 @@
 /*
- * cfg.c - main.cf: the parameter table (params.def), parsing, typed
- *         validation, $name expansion with caching, and in-place editing.
+ * cfg.c - main.cf: parsing, typed validation, $name expansion with
+ *         caching, and in-place editing (the parameter table itself is in
+ *         cfg_table.c).
  * Touches:  reads DIR/main.cf (cfg_load; a regular file, not a symlink);
  *           cfg_edit_file rewrites one main.cf with safefile_write (temp file,
  *           fsync, rename, fsync of the directory).
@@ -43,33 +44,10 @@
 #define CFG_QUOTE_MAX 60                 /* bytes of a line quoted in errors */
 #define CFG_NAMES_MAX 10000              /* distinct names not in the table */
 
-static const struct cfg_param cfg_table[] = {
-#define PARAM(n, t, d, doc) { #n, t, d, doc },
-#include "params.def"
-#undef PARAM
-};
-
-/* Per-transport parameters (Postfix's TRANSPORT_destination_*): any
- * TRANSPORT of [a-z0-9_-] before the suffix names a parameter typed by
- * base and defaulting to it (ref is the default as shown by postconf). */
-struct cfg_tmpl {
-	const char *suffix;
-	const char *base;
-	const char *ref;
-};
-static const struct cfg_tmpl cfg_tmpls[] = {
-	{ "_destination_concurrency_limit", "default_destination_concurrency_limit",
-	  "$default_destination_concurrency_limit" },
-	{ "_destination_recipient_limit", "default_destination_recipient_limit",
-	  "$default_destination_recipient_limit" },
-	{ "_destination_rate_delay", "default_destination_rate_delay",
-	  "$default_destination_rate_delay" },
-};
-
 struct cfg_slot {
 	const char *name;              /* param->name, or owned for unknown names */
 	const struct cfg_param *param; /* NULL for a name not in the table */
-	const struct cfg_tmpl *tmpl;   /* a per-transport name (param NULL) */
+	const struct cfg_template *tmpl;   /* a per-transport name (param NULL) */
 	char *raw;                     /* value from main.cf or cfg_set; NULL: unset */
 	int line;                      /* line of raw in main.cf; 0: cfg_set */
 	char *value;                   /* expanded value (the cache); NULL: not yet */
@@ -86,49 +64,6 @@ struct cfg {
 	bool record;             /* note unknown $names in problems (load only) */
 	struct buf problems;
 };
-
-const struct cfg_param *cfg_params(size_t *n_r)
-{
-	*n_r = N_ELEMENTS(cfg_table);
-	return cfg_table;
-}
-
-const struct cfg_param *cfg_param_find(const char *name)
-{
-	for (size_t i = 0; i < N_ELEMENTS(cfg_table); i++)
-		if (strcmp(cfg_table[i].name, name) == 0)
-			return &cfg_table[i];
-	return NULL;
-}
-
-/* tmpl_find - the per-transport template that the n bytes at name match
- * (TRANSPORT of [a-z0-9_-], then a template suffix), or NULL. */
-static const struct cfg_tmpl *tmpl_find(const char *name, size_t n)
-{
-	for (size_t i = 0; i < N_ELEMENTS(cfg_tmpls); i++) {
-		size_t sl = strlen(cfg_tmpls[i].suffix), k;
-
-		if (n <= sl || memcmp(name + n - sl, cfg_tmpls[i].suffix, sl) != 0)
-			continue;
-		for (k = 0; k < n - sl; k++)
-			if (!islower((unsigned char)name[k]) && !isdigit((unsigned char)name[k]) &&
-			    name[k] != '_' && name[k] != '-')
-				break;
-		if (k == n - sl)
-			return &cfg_tmpls[i];
-	}
-	return NULL;
-}
-
-const struct cfg_param *cfg_param_lookup(const char *name)
-{
-	const struct cfg_param *p = cfg_param_find(name);
-	const struct cfg_tmpl *t;
-
-	if (p == NULL && (t = tmpl_find(name, strlen(name))) != NULL)
-		p = cfg_param_find(t->base);
-	return p;
-}
 
 /* name_char - bytes allowed in a parameter name (Postfix: [A-Za-z0-9_]). */
 static bool name_char(int c)
@@ -183,7 +118,7 @@ static struct cfg_slot *slot_add(struct cfg *cfg, const char *name)
 	s = &cfg->slots[cfg->nslots++];
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
-	s->tmpl = tmpl_find(name, strlen(name));
+	s->tmpl = cfg_template_find(name, strlen(name));
 	return s;
 }
 
@@ -269,9 +204,9 @@ static int expand_ref(struct cfg *cfg, struct cfg_slot *owner, const char *name,
 {
 	struct cfg_slot *s = slot_find(cfg, name, n);
 	struct buf w = BUF_INIT, q = BUF_INIT;
-	const struct cfg_tmpl *t;
+	const struct cfg_template *t;
 
-	if (s == NULL && (t = tmpl_find(name, n)) != NULL)
+	if (s == NULL && (t = cfg_template_find(name, n)) != NULL)
 		s = slot_find(cfg, t->base, strlen(t->base)); /* unset: its default */
 	if (s != NULL) {
 		if (expand_slot(cfg, s, depth + 1, err) < 0)
@@ -468,14 +403,14 @@ static int cfg_check(struct cfg *cfg, struct err *err)
 static struct cfg *cfg_create(const char *config_dir, const char *file)
 {
 	struct cfg *cfg = xcalloc(1, sizeof(*cfg));
+	const struct cfg_param *table = cfg_params(&cfg->nslots);
 
 	cfg->dir = xstrdup(config_dir);
 	cfg->file = xstrdup(file);
-	cfg->nslots = N_ELEMENTS(cfg_table);
 	cfg->slots = xcalloc(cfg->nslots, sizeof(*cfg->slots));
 	for (size_t i = 0; i < cfg->nslots; i++) {
-		cfg->slots[i].name = cfg_table[i].name;
-		cfg->slots[i].param = &cfg_table[i];
+		cfg->slots[i].name = table[i].name;
+		cfg->slots[i].param = &table[i];
 	}
 	buf_init(&cfg->problems, 0);
 	return cfg;
@@ -519,7 +454,7 @@ static int parse_entry(struct cfg *cfg, const char *e, size_t len, int line, str
 {
 	const char *eq = memchr(e, '=', len);
 	struct buf w = BUF_INIT, q = BUF_INIT;
-	size_t nlen, vlen;
+	size_t nlen, vlen, n_table;
 	const char *v;
 	struct cfg_slot *s;
 	char *name = NULL;
@@ -531,7 +466,7 @@ static int parse_entry(struct cfg *cfg, const char *e, size_t len, int line, str
 	}
 	for (nlen = (size_t)(eq - e); nlen > 0 && isspace((unsigned char)e[nlen - 1]); nlen--)
 		;
-	if (!name_ok(e, nlen) && tmpl_find(e, nlen) == NULL) {
+	if (!name_ok(e, nlen) && cfg_template_find(e, nlen) == NULL) {
 		err_set(err, "%sbad parameter name \"%s\"", where(cfg, line, &w),
 			quote(&q, e, nlen));
 		goto out;
@@ -550,12 +485,13 @@ static int parse_entry(struct cfg *cfg, const char *e, size_t len, int line, str
 		goto out;
 	}
 	s = slot_find(cfg, name, nlen);
-	if (s == NULL && cfg->nslots >= N_ELEMENTS(cfg_table) + CFG_NAMES_MAX) {
+	(void)cfg_params(&n_table);
+	if (s == NULL && cfg->nslots >= n_table + CFG_NAMES_MAX) {
 		rc = err_set(err, "%smore than %u unknown parameter names", where(cfg, line, &w),
 			     CFG_NAMES_MAX);
 		goto out;
 	}
-	if (s == NULL && tmpl_find(name, nlen) == NULL) {
+	if (s == NULL && cfg_template_find(name, nlen) == NULL) {
 		buf_printf(&cfg->problems, "%sunknown parameter %s\n", where(cfg, line, &w), name);
 		log_warn("%sunknown parameter %s", where(cfg, line, &w), name);
 	}
@@ -680,7 +616,7 @@ int cfg_set(struct cfg *cfg, const char *name, const char *value, struct err *er
 	int old_line;
 	bool added = false;
 
-	if (!name_ok(name, strlen(name)) && tmpl_find(name, strlen(name)) == NULL)
+	if (!name_ok(name, strlen(name)) && cfg_template_find(name, strlen(name)) == NULL)
 		return err_set(err, "bad parameter name \"%s\"", name);
 	if (strcmp(name, "config_directory") == 0)
 		return err_set(err, "config_directory is not settable");
@@ -722,10 +658,10 @@ undo_add:
 const char *cfg_get(struct cfg *cfg, const char *name)
 {
 	struct cfg_slot *s = slot_find(cfg, name, strlen(name));
-	const struct cfg_tmpl *t;
+	const struct cfg_template *t;
 	struct err err;
 
-	if (s == NULL && (t = tmpl_find(name, strlen(name))) != NULL)
+	if (s == NULL && (t = cfg_template_find(name, strlen(name))) != NULL)
 		return cfg_get(cfg, t->base); /* an unset per-transport name */
 	if (s == NULL)
 		return "";
@@ -739,9 +675,9 @@ const char *cfg_get(struct cfg *cfg, const char *name)
 const char *cfg_get_raw(const struct cfg *cfg, const char *name)
 {
 	const struct cfg_slot *s = slot_find(cfg, name, strlen(name));
-	const struct cfg_tmpl *t;
+	const struct cfg_template *t;
 
-	if (s == NULL && (t = tmpl_find(name, strlen(name))) != NULL)
+	if (s == NULL && (t = cfg_template_find(name, strlen(name))) != NULL)
 		return t->ref;
 	if (s == NULL || (s->raw == NULL && s->param == NULL))
 		return NULL;
@@ -829,7 +765,7 @@ int cfg_edit_file(const char *path, const char *name, const char *value, struct 
 	const char *p, *end;
 	int rc;
 
-	if (!name_ok(name, nlen) && tmpl_find(name, nlen) == NULL)
+	if (!name_ok(name, nlen) && cfg_template_find(name, nlen) == NULL)
 		return err_set(err, "bad parameter name \"%s\"", name);
 	for (const char *v = value; v != NULL && *v; v++)
 		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)

@@ -5,6 +5,7 @@
  * lib/params.def with its type and default; docs/configuration.md is checked
  * against that table (tests/check_docs.sh).
  *
+ * The table and its lookups live in cfg_table.c, the rest in cfg.c.
  * Values are validated against their type when main.cf is loaded, so the
  * typed getters never fail.  An unknown name is warned about (log_warn, and
  * listed by cfg_problems) but is not an error, as in Postfix.
@@ -47,6 +48,17 @@ const struct cfg_param *cfg_param_find(const char *name);
  * default_SUFFIX value and cfg_get_raw "$default_SUFFIX".  The typed getters
  * accept them (e.g. cfg_get_time(cfg, "smtp_destination_rate_delay")). */
 const struct cfg_param *cfg_param_lookup(const char *name);
+
+/* A per-transport family: TRANSPORT + suffix is typed and defaulted by
+ * base; ref is that default as postconf shows it ("$default_..."). */
+struct cfg_template {
+	const char *suffix;
+	const char *base;
+	const char *ref;
+};
+/* cfg_template_find - the family the n bytes at name belong to (TRANSPORT
+ * of [a-z0-9_-], then a family suffix), or NULL. */
+const struct cfg_template *cfg_template_find(const char *name, size_t n);
 
 struct cfg;
 
