@@ -36,8 +36,8 @@ struct workq_list {
 
 struct workq {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;	/* todo grew, or stop */
-	struct workq_list todo; /* to run (under mu) */
+	pthread_cond_t cv;	/* queued grew, or stop */
+	struct workq_list queued; /* to run (under mu) */
 	struct workq_list done; /* run, done due (under mu) */
 	bool stop;		/* under mu */
 	size_t in_flight;	/* loop thread only */
@@ -120,14 +120,14 @@ static void *worker(void *arg)
 	for (;;) {
 		struct workq_job *j;
 
-		while (wq->todo.head == NULL && !wq->stop)
+		while (wq->queued.head == NULL && !wq->stop)
 			pthread_cond_wait(&wq->cv, &wq->mu);
-		j = wq->todo.head;
+		j = wq->queued.head;
 		if (j == NULL)
 			break;
-		wq->todo.head = j->next;
-		if (wq->todo.head == NULL)
-			wq->todo.tail = &wq->todo.head;
+		wq->queued.head = j->next;
+		if (wq->queued.head == NULL)
+			wq->queued.tail = &wq->queued.head;
 		pthread_mutex_unlock(&wq->mu);
 		j->work(j->arg);
 		finished(wq, j);
@@ -146,7 +146,7 @@ struct workq *workq_new(struct event_base *base, unsigned int nthreads)
 		log_fatal("workq: %u threads: at most %d", nthreads, WORKQ_MAX_THREADS);
 	pthread_mutex_init(&wq->mu, NULL);
 	pthread_cond_init(&wq->cv, NULL);
-	list_init(&wq->todo);
+	list_init(&wq->queued);
 	list_init(&wq->done);
 	wq->notify = loop_notify_new(base, on_notify, wq);
 	wq->threads = xcalloc(nthreads > 0 ? nthreads : 1, sizeof(*wq->threads));
@@ -177,7 +177,7 @@ void workq_submit(struct workq *wq, workq_fn *work, workq_fn *done, void *arg)
 		return;
 	}
 	pthread_mutex_lock(&wq->mu);
-	list_push(&wq->todo, j);
+	list_push(&wq->queued, j);
 	pthread_cond_signal(&wq->cv);
 	pthread_mutex_unlock(&wq->mu);
 }

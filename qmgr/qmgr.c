@@ -120,7 +120,7 @@ static void on_client_msg(struct ipc_conn *conn, struct ipc_msg *msg, int fd, vo
 			return;
 		}
 		log_debug("%s: notify from %s", qid, ipc_conn_peer(conn));
-		qmgr_todo_push(q, qid);
+		qmgr_waiting_push(q, qid);
 		qmgr_kick(q);
 		reply(conn, QMGR_NOTIFY_OK, msg->reqid, false, 0);
 	} else if (msg->type == QMGR_FLUSH) {
@@ -226,8 +226,8 @@ static int qmgr_init(struct server_ctx *ctx)
 		return -1;
 	}
 	qmgr_map_init(&q->known);
-	q->todo_cap = q->active_limit * 4 < 1000 ? 1000 : q->active_limit * 4;
-	q->todo = xcalloc(q->todo_cap, sizeof(*q->todo));
+	q->waiting_cap = q->active_limit * 4 < 1000 ? 1000 : q->active_limit * 4;
+	q->waiting = xcalloc(q->waiting_cap, sizeof(*q->waiting));
 	q->kick_timer = loop_timer_new(q->base, on_kick, q);
 	q->scan_timer = loop_timer_new(q->base, on_scan, q);
 	/* crash recovery: whatever is in active/ is to be delivered */

@@ -152,11 +152,11 @@ struct qmgr {
 	unsigned long default_proc_limit;
 	size_t bounce_size_limit;
 	long ipc_timeout;
-	/* messages: known (in todo or loaded), the todo FIFO, the active set */
+	/* messages: known (in waiting or loaded), the waiting FIFO, the active set */
 	struct qmgr_map known;
-	char (*todo)[QID_SIZE];
-	size_t todo_head, todo_len, todo_cap;
-	bool rescan_active; /* active/ holds files not in todo */
+	char (*waiting)[QID_SIZE];
+	size_t waiting_head, waiting_len, waiting_cap;
+	bool rescan_active; /* active/ holds files not in waiting */
 	unsigned long active_count;
 	struct qmgr_message *messages;
 	/* delivery */
@@ -189,10 +189,10 @@ struct qmgr_message {
 
 /* qmgr_dirs_open - open the queue directories; -1 with err. */
 int qmgr_dirs_open(struct qmgr *q, struct err *err) ATTR_WARN_UNUSED;
-/* qmgr_todo_push - remember qid (a file in active/) for loading; known
- * IDs are ignored; a full todo list sets rescan_active instead. */
-void qmgr_todo_push(struct qmgr *q, const char *qid);
-/* qmgr_feed - load messages from todo (rescanning active/ when asked)
+/* qmgr_waiting_push - remember qid (a file in active/) for loading; known
+ * IDs are ignored; a full waiting list sets rescan_active instead. */
+void qmgr_waiting_push(struct qmgr *q, const char *qid);
+/* qmgr_feed - load messages from waiting (rescanning active/ when asked)
  * while the active set has room. */
 void qmgr_feed(struct qmgr *q);
 /* qmgr_scan_deferred - move deferred files whose time has come to active/;

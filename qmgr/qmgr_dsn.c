@@ -144,7 +144,7 @@ int qmgr_dsn_send(struct qmgr_message *m, enum dsn_kind kind, const struct dsn_r
 	memcpy(id, qreceive_id(qr), QID_SIZE);
 	qreceive_free(&qr);
 	log_info("%s: %s: %s", m->qid, what(kind), id);
-	qmgr_todo_push(m->q, id);
+	qmgr_waiting_push(m->q, id);
 	qmgr_kick(m->q);
 	rc = 0;
 out:

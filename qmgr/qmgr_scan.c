@@ -1,6 +1,6 @@
 /*
  * qmgr_scan.c - the queue directories as qmgr sees them: opening them,
- *               the todo list of active/ files waiting for a slot in the
+ *               the waiting list of active/ files waiting for a slot in the
  *               bounded active set, scans of active/, deferred/ (retry time
  *               in the mtime), incoming/ (stale files) and the defer/bounce
  *               logs (orphans), flush requests, and the moves between
@@ -60,16 +60,16 @@ int qmgr_dirs_open(struct qmgr *q, struct err *err)
 	return 0;
 }
 
-void qmgr_todo_push(struct qmgr *q, const char *qid)
+void qmgr_waiting_push(struct qmgr *q, const char *qid)
 {
 	if (qmgr_map_get(&q->known, qid) != NULL)
 		return;
-	if (q->todo_len >= q->todo_cap) {
+	if (q->waiting_len >= q->waiting_cap) {
 		q->rescan_active = true;
 		return;
 	}
-	memcpy(q->todo[(q->todo_head + q->todo_len) % q->todo_cap], qid, QID_SIZE);
-	q->todo_len++;
+	memcpy(q->waiting[(q->waiting_head + q->waiting_len) % q->waiting_cap], qid, QID_SIZE);
+	q->waiting_len++;
 	qmgr_map_put(&q->known, qid, q);
 }
 
@@ -102,8 +102,8 @@ static bool active_one(const char *qid, void *ctx)
 {
 	struct qmgr *q = ctx;
 
-	qmgr_todo_push(q, qid);
-	return q->todo_len < q->todo_cap;
+	qmgr_waiting_push(q, qid);
+	return q->waiting_len < q->waiting_cap;
 }
 
 void qmgr_feed(struct qmgr *q)
@@ -112,18 +112,18 @@ void qmgr_feed(struct qmgr *q)
 	unsigned int rescans = 0;
 
 	while (q->active_count < q->active_limit) {
-		if (q->todo_len == 0) {
+		if (q->waiting_len == 0) {
 			if (!q->rescan_active || rescans++ > 0)
 				break;
 			q->rescan_active = false;
 			scan_dir(q->dir_active, "active", active_one, q);
-			if (q->todo_len >= q->todo_cap)
+			if (q->waiting_len >= q->waiting_cap)
 				q->rescan_active = true;
 			continue;
 		}
-		memcpy(qid, q->todo[q->todo_head], QID_SIZE);
-		q->todo_head = (q->todo_head + 1) % q->todo_cap;
-		q->todo_len--;
+		memcpy(qid, q->waiting[q->waiting_head], QID_SIZE);
+		q->waiting_head = (q->waiting_head + 1) % q->waiting_cap;
+		q->waiting_len--;
 		qmgr_message_load(q, qid);
 	}
 }
@@ -175,7 +175,7 @@ static bool deferred_one(const char *qid, void *ctx)
 		return true;
 	}
 	s->moved++;
-	qmgr_todo_push(s->q, qid);
+	qmgr_waiting_push(s->q, qid);
 	return true;
 }
 
@@ -299,7 +299,7 @@ static bool flush_one(const char *qid, void *ctx)
 		return true;
 	}
 	s->count++;
-	qmgr_todo_push(s->q, qid);
+	qmgr_waiting_push(s->q, qid);
 	return true;
 }
 
@@ -310,7 +310,7 @@ unsigned int qmgr_flush(struct qmgr *q, const char *site, const char *qid)
 
 	if (qid != NULL) {
 		if (fstatat(q->dir_active, qid, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			qmgr_todo_push(q, qid); /* already active: make sure it is seen */
+			qmgr_waiting_push(q, qid); /* already active: make sure it is seen */
 			s.count = 1;
 		} else {
 			flush_one(qid, &s);

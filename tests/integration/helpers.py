@@ -228,12 +228,12 @@ def children_of(pid):
 
 def descendants_of(pid):
     """Every live descendant of pid (bounded walk)."""
-    found, todo = [], [pid]
-    while todo and len(found) < 10000:
-        for kid in children_of(todo.pop()):
+    found, pending = [], [pid]
+    while pending and len(found) < 10000:
+        for kid in children_of(pending.pop()):
             if kid not in found:
                 found.append(kid)
-                todo.append(kid)
+                pending.append(kid)
     return sorted(found)
 
 

@@ -165,6 +165,20 @@ def test_bs_protocol_errors(instance):
     assert codes[1] == "503" and codes[2] == "503" and codes[3][0] == "5", codes
 
 
+def test_bs_refuses_what_it_does_not_offer(instance):
+    """sendmail -bs is a local submission session: no CHUNKING, STARTTLS or
+    AUTH in its EHLO, and those commands get 502 while the session goes on."""
+    started_with_users(instance)
+    res = helpers.check(sendmail(instance, "-bs", input=(
+        "EHLO local\r\nBDAT 5 LAST\r\nSTARTTLS\r\nAUTH PLAIN\r\nNOOP\r\nQUIT\r\n")))
+    lines = res.stdout.splitlines()
+    end = next(i for i, l in enumerate(lines) if l.startswith("250 "))  # EHLO's last
+    ehlo = lines[1:end + 1]
+    assert not any(k in l for l in ehlo for k in ("CHUNKING", "STARTTLS", "AUTH")), ehlo
+    after = [l[:3] for l in lines[end + 1:]]
+    assert after == ["502", "502", "502", "250", "221"], lines
+
+
 def test_exit_statuses(instance):
     # Not started: pickup is unreachable.
     res = sendmail(instance, "bob", input="x\n")
