@@ -500,6 +500,16 @@ void loop_conn_printf(struct loop_conn *c, const char *fmt, ...)
 	buf_deinit(&b);
 }
 
+void loop_conn_vline(struct loop_conn *c, const char *fmt, va_list ap)
+{
+	struct buf b = BUF_INIT;
+
+	buf_vprintf(&b, fmt, ap);
+	buf_adds(&b, "\r\n");
+	loop_conn_write(c, b.data, b.len);
+	buf_deinit(&b);
+}
+
 size_t loop_conn_pending(const struct loop_conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) + evbuffer_get_length(c->held);

@@ -18,6 +18,7 @@
 
 #include "sys.h"
 
+#include <stdarg.h>
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>
@@ -114,6 +115,8 @@ void loop_conn_set_drain(struct loop_conn *conn, size_t low, loop_drain_cb *on_d
 void loop_conn_write(struct loop_conn *conn, const void *data, size_t len);
 /* loop_conn_printf - queue formatted text. */
 void loop_conn_printf(struct loop_conn *conn, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* loop_conn_vline - queue formatted text and CRLF: one protocol line. */
+void loop_conn_vline(struct loop_conn *conn, const char *fmt, va_list ap) ATTR_PRINTF(2, 0);
 /* loop_conn_pending - bytes queued and not yet written. */
 size_t loop_conn_pending(const struct loop_conn *conn);
 /* loop_conn_close_after_write - stop reading; once the queue is written,

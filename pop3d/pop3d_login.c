@@ -109,15 +109,11 @@ static void login_free(struct login *s)
 static void reply(struct login *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
 static void reply(struct login *s, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	loop_conn_vline(s->conn, fmt, ap);
 	va_end(ap);
-	buf_adds(&b, "\r\n");
-	loop_conn_write(s->conn, b.data, b.len);
-	buf_deinit(&b);
 }
 
 /* login_allowed - logins are possible now (TLS or not required). */

@@ -92,15 +92,11 @@ static void trans_free(struct trans *s)
 static void reply(struct trans *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
 static void reply(struct trans *s, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	loop_conn_vline(s->conn, fmt, ap);
 	va_end(ap);
-	buf_adds(&b, "\r\n");
-	loop_conn_write(s->conn, b.data, b.len);
-	buf_deinit(&b);
 }
 
 /* msg_at - visible message number k (1-based), or NULL with the -ERR sent. */

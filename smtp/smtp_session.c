@@ -153,15 +153,11 @@ static void rcpt_reply(struct smtp_sess *s, size_t i, const char *what)
 
 void smtp_sess_send(struct smtp_sess *s, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	loop_conn_vline(s->conn, fmt, ap);
 	va_end(ap);
-	buf_adds(&b, "\r\n");
-	loop_conn_write(s->conn, b.data, b.len);
-	buf_deinit(&b);
 }
 
 static void quit(struct smtp_sess *s)
