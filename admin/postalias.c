@@ -59,68 +59,33 @@ static void build(char **specs, size_t n, const char *deftype, int flags)
 
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("TERN_CONFIG_DIR"), *qkey = NULL, *dkey = NULL, *deftype;
+	const char *base = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 : argv[0];
+	struct tblcmd_opts o;
 	struct cfg *cfg;
 	struct tblcmd tc;
-	bool dump_mode = false;
-	int c, flags = 0, rc = 0;
-
-	const char *base = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 : argv[0];
+	const char *deftype;
 	char **specs;
 	size_t nspecs;
+	int rc = 0;
 
 	if (strcmp(base, "newaliases") == 0)
 		prog = "newaliases";
 	cmd_init(prog);
-	while ((c = getopt(argc, argv, "c:d:fNq:sv")) != -1) {
-		switch (c) {
-		case 'c':
-			dir = optarg;
-			break;
-		case 'd':
-			dkey = optarg;
-			break;
-		case 'f':
-			flags |= TBL_NOFOLD;
-			break;
-		case 'N':
-			flags |= TBL_NUL;
-			break;
-		case 'q':
-			qkey = optarg;
-			break;
-		case 's':
-			dump_mode = true;
-			break;
-		case 'v':
-			log_set_debug(true);
-			break;
-		default:
-			usage();
-		}
-	}
-	if ((qkey != NULL) + (dkey != NULL) + dump_mode > 1 ||
-	    ((qkey != NULL || dkey != NULL || dump_mode) && optind >= argc))
-		usage();
-	cfg = cmd_load_cfg(dir != NULL && *dir != '\0' ? dir : ".", CMD_CFG_DEFAULTS, 1);
-	deftype = cfg_get(cfg, "default_database_type");
-	argv += optind;
+	argv += tblcmd_getopt(argc, argv, &o, usage);
 	argc -= optind;
-	tc = (struct tblcmd){ argv, argc, deftype, flags, ": " };
-	if (qkey != NULL && strcmp(qkey, "-") == 0) {
-		rc = tblcmd_exit_code(tblcmd_query_stdin(&tc));
-	} else if (qkey != NULL) {
-		rc = tblcmd_exit_code(tblcmd_query(&tc, qkey, false));
-	} else if (dkey != NULL) {
-		rc = tblcmd_exit_code(tblcmd_delete(&tc, dkey));
-	} else if (dump_mode) {
-		tblcmd_dump(&tc);
-	} else if (argc > 0 && strcmp(prog, "newaliases") != 0) {
-		build(argv, (size_t)argc, deftype, flags);
-	} else {
-		specs = cfg_get_list(cfg, "alias_database", &nspecs);
-		build(specs, nspecs, deftype, flags);
-		str_split_free(&specs);
+	if ((o.qkey != NULL || o.dkey != NULL || o.dump) && argc < 1)
+		usage();
+	cfg = cmd_load_cfg(o.dir, CMD_CFG_DEFAULTS, 1);
+	deftype = cfg_get(cfg, "default_database_type");
+	tc = (struct tblcmd){ argv, argc, deftype, o.flags, ": " };
+	if (!tblcmd_run(&tc, &o, &rc)) {
+		if (argc > 0 && strcmp(prog, "newaliases") != 0) {
+			build(argv, (size_t)argc, deftype, o.flags);
+		} else {
+			specs = cfg_get_list(cfg, "alias_database", &nspecs);
+			build(specs, nspecs, deftype, o.flags);
+			str_split_free(&specs);
+		}
 	}
 	cfg_free(&cfg);
 	return rc;

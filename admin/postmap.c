@@ -42,60 +42,25 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("TERN_CONFIG_DIR"), *qkey = NULL, *dkey = NULL, *deftype;
+	struct tblcmd_opts o;
 	struct cfg *cfg;
 	struct tblcmd tc;
 	struct err err;
-	bool dump_mode = false;
-	int c, flags = 0, rc = 0;
+	const char *deftype;
+	int rc = 0;
 
 	cmd_init(PROG);
-	while ((c = getopt(argc, argv, "c:d:fNq:sv")) != -1) {
-		switch (c) {
-		case 'c':
-			dir = optarg;
-			break;
-		case 'd':
-			dkey = optarg;
-			break;
-		case 'f':
-			flags |= TBL_NOFOLD;
-			break;
-		case 'N':
-			flags |= TBL_NUL;
-			break;
-		case 'q':
-			qkey = optarg;
-			break;
-		case 's':
-			dump_mode = true;
-			break;
-		case 'v':
-			log_set_debug(true);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind >= argc || (qkey != NULL) + (dkey != NULL) + dump_mode > 1)
-		usage();
-	cfg = cmd_load_cfg(dir != NULL && *dir != '\0' ? dir : ".", CMD_CFG_DEFAULTS, 1);
-	deftype = cfg_get(cfg, "default_database_type");
-	argv += optind;
+	argv += tblcmd_getopt(argc, argv, &o, usage);
 	argc -= optind;
-	tc = (struct tblcmd){ argv, argc, deftype, flags, " " };
-	if (qkey != NULL && strcmp(qkey, "-") == 0) {
-		rc = tblcmd_exit_code(tblcmd_query_stdin(&tc));
-	} else if (qkey != NULL) {
-		rc = tblcmd_exit_code(tblcmd_query(&tc, qkey, false));
-	} else if (dkey != NULL) {
-		rc = tblcmd_exit_code(tblcmd_delete(&tc, dkey));
-	} else if (dump_mode) {
-		tblcmd_dump(&tc);
-	} else {
+	if (argc < 1)
+		usage();
+	cfg = cmd_load_cfg(o.dir, CMD_CFG_DEFAULTS, 1);
+	deftype = cfg_get(cfg, "default_database_type");
+	tc = (struct tblcmd){ argv, argc, deftype, o.flags, " " };
+	if (!tblcmd_run(&tc, &o, &rc)) {
 		for (int i = 0; i < argc; i++) {
-			if (tbl_build(argv[i], deftype, tbl_spec_name(argv[i]), TBL_SRC_MAP, flags,
-				      &err) < 0)
+			if (tbl_build(argv[i], deftype, tbl_spec_name(argv[i]), TBL_SRC_MAP,
+				      o.flags, &err) < 0)
 				cmd_fatal(1, "%s", err.msg);
 		}
 	}

@@ -1,16 +1,20 @@
 /*
- * tblcmd.c - table queries, deletes and dumps for postmap and postalias
- * (see tblcmd.h).
+ * tblcmd.c - the options, table queries, deletes and dumps postmap and
+ * postalias share (see tblcmd.h).
  * Touches:  the named tables (read; read-write for delete), stdin, stdout.
  * Errors:   lookups report TBL_TEMPFAIL with a warning on stderr; a dump
  *           that cannot read a table is fatal.
  */
 #include "sys.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "admin/tblcmd.h"
 #include "buf.h"
 #include "cmd.h"
 #include "err.h"
+#include "log.h"
 #include "tbl.h"
 
 int tblcmd_query(const struct tblcmd *c, const char *key, bool show_key)
@@ -102,4 +106,60 @@ void tblcmd_dump(const struct tblcmd *c)
 int tblcmd_exit_code(int rc)
 {
 	return rc == TBL_FOUND ? 0 : rc == TBL_NOTFOUND ? 1 : 2;
+}
+
+int tblcmd_getopt(int argc, char **argv, struct tblcmd_opts *o, void (*usage)(void))
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->dir = getenv("TERN_CONFIG_DIR");
+	while ((c = getopt(argc, argv, "c:d:fNq:sv")) != -1) {
+		switch (c) {
+		case 'c':
+			o->dir = optarg;
+			break;
+		case 'd':
+			o->dkey = optarg;
+			break;
+		case 'f':
+			o->flags |= TBL_NOFOLD;
+			break;
+		case 'N':
+			o->flags |= TBL_NUL;
+			break;
+		case 'q':
+			o->qkey = optarg;
+			break;
+		case 's':
+			o->dump = true;
+			break;
+		case 'v':
+			log_set_debug(true);
+			break;
+		default:
+			usage();
+		}
+	}
+	if ((o->qkey != NULL) + (o->dkey != NULL) + o->dump > 1)
+		usage();
+	if (o->dir == NULL || *o->dir == '\0')
+		o->dir = ".";
+	return optind;
+}
+
+bool tblcmd_run(const struct tblcmd *c, const struct tblcmd_opts *o, int *rc_r)
+{
+	*rc_r = 0;
+	if (o->qkey != NULL && strcmp(o->qkey, "-") == 0)
+		*rc_r = tblcmd_exit_code(tblcmd_query_stdin(c));
+	else if (o->qkey != NULL)
+		*rc_r = tblcmd_exit_code(tblcmd_query(c, o->qkey, false));
+	else if (o->dkey != NULL)
+		*rc_r = tblcmd_exit_code(tblcmd_delete(c, o->dkey));
+	else if (o->dump)
+		tblcmd_dump(c);
+	else
+		return false;
+	return true;
 }

@@ -16,6 +16,23 @@ struct tblcmd {
 	const char *sep;     /* between key and value: " " (postmap), ": " (postalias) */
 };
 
+/* The options postmap and postalias share. */
+struct tblcmd_opts {
+	const char *dir;  /* -c, else $TERN_CONFIG_DIR, else "." */
+	const char *qkey; /* -q KEY ("-": keys on stdin) */
+	const char *dkey; /* -d KEY */
+	bool dump;	  /* -s */
+	int flags;	  /* -f TBL_NOFOLD, -N TBL_NUL */
+};
+
+/* tblcmd_getopt - parse -c -d -f -N -q -s -v into o; usage() (which does
+ * not return) for any other option or for more than one of -q, -d, -s.
+ * Returns optind. */
+int tblcmd_getopt(int argc, char **argv, struct tblcmd_opts *o, void (*usage)(void));
+/* tblcmd_run - do what -q, -d or -s asked over c and return true with the
+ * exit code in *rc_r; false when none was given (the caller builds). */
+bool tblcmd_run(const struct tblcmd *c, const struct tblcmd_opts *o, int *rc_r);
+
 /* tblcmd_query - key in each table in turn; print the first value (with
  * the key and sep in front when show_key).  TBL_* result. */
 int tblcmd_query(const struct tblcmd *c, const char *key, bool show_key);
