@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "defer_log.h"
 #include "err.h"
+#include "safefile.h"
 #include "xmem.h"
 
 #define DEFER_LOG_MAGIC "tern1"
@@ -253,6 +254,28 @@ static bool parse_line(char *line, size_t len, struct defer_log_entry *e)
 	}
 	return have_time && e->rcpt != NULL && e->rcpt[0] != '\0' && status_ok(e->status)
 	       && action_ok(e->action);
+}
+
+int defer_log_append_queue(const char *queue_dir, const char *logdir, const char *qid,
+			   const struct defer_log_entry *e, struct err *err)
+{
+	struct buf path = BUF_INIT;
+	int fd, rc = -1;
+
+	buf_printf(&path, "%s/%s", queue_dir, logdir);
+	if (access(buf_cstr(&path), F_OK) < 0 &&
+	    safefile_mkdir(buf_cstr(&path), 0700, (uid_t)-1, (gid_t)-1, err) < 0)
+		goto out;
+	fd = open(buf_cstr(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err_set_code(err, errno, "open %s: %s", buf_cstr(&path), strerror(errno));
+		goto out;
+	}
+	rc = defer_log_append(fd, qid, e, err);
+	close(fd);
+out:
+	buf_deinit(&path);
+	return rc;
 }
 
 void defer_log_parse(const char *data, size_t len, struct defer_log *log_r)

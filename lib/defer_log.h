@@ -69,6 +69,12 @@ int defer_log_format(struct buf *out, const struct defer_log_entry *e, struct er
 int defer_log_append(int dirfd, const char *name, const struct defer_log_entry *e,
 		     struct err *err) ATTR_WARN_UNUSED;
 
+/* defer_log_append_queue - defer_log_append to $queue_dir/LOGDIR/QID, where
+ * LOGDIR is "defer" or "bounce" (made, mode 0700, when missing): what the
+ * delivery agents call to record a deferral or a bounce.  -1 with err. */
+int defer_log_append_queue(const char *queue_dir, const char *logdir, const char *qid,
+			   const struct defer_log_entry *e, struct err *err) ATTR_WARN_UNUSED;
+
 /* defer_log_parse - parse len bytes of log text into log_r (which owns a
  * decoded copy); never fails: bad lines are skipped and counted. */
 void defer_log_parse(const char *data, size_t len, struct defer_log *log_r);

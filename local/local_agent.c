@@ -258,25 +258,6 @@ static void deliver_rcpt(struct req *q, const struct qfile_rcpt *rcpt, struct lo
 	local_expansion_deinit(&exp);
 }
 
-/* open_log_dir - $queue_directory/NAME (made when missing). */
-static int open_log_dir(struct cfg *cfg, const char *name, struct err *err)
-{
-	struct buf path = BUF_INIT;
-	int fd;
-
-	buf_printf(&path, "%s/%s", cfg_get(cfg, "queue_directory"), name);
-	if (access(buf_cstr(&path), F_OK) < 0 &&
-	    safefile_mkdir(buf_cstr(&path), 0700, (uid_t)-1, (gid_t)-1, err) < 0) {
-		buf_deinit(&path);
-		return -1;
-	}
-	fd = open(buf_cstr(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		err_set_code(err, errno, "open %s: %s", buf_cstr(&path), strerror(errno));
-	buf_deinit(&path);
-	return fd;
-}
-
 /* record - write the result down before it is reported: a bounce in
  * bounce/ID then DONE, a delivery DONE, a deferral in defer/ID. */
 static void record(struct req *q, const struct qfile_rcpt *rcpt, struct local_result *r)
@@ -284,7 +265,6 @@ static void record(struct req *q, const struct qfile_rcpt *rcpt, struct local_re
 	bool bounce = r->result == DELIVER_BOUNCE;
 	struct buf orcpt = BUF_INIT;
 	struct err err;
-	int dfd = -1;
 
 	if (r->result != DELIVER_OK) {
 		struct defer_log_entry e = {0};
@@ -300,8 +280,8 @@ static void record(struct req *q, const struct qfile_rcpt *rcpt, struct local_re
 		e.mta = "";
 		e.diag = "";
 		e.reason = buf_cstr(&r->text);
-		dfd = open_log_dir(q->a->cfg, bounce ? "bounce" : "defer", &err);
-		if (dfd < 0 || defer_log_append(dfd, q->qid, &e, &err) < 0) {
+		if (defer_log_append_queue(cfg_get(q->a->cfg, "queue_directory"),
+					   bounce ? "bounce" : "defer", q->qid, &e, &err) < 0) {
 			log_warn("%s: cannot record the result for %s: %s", q->qid, rcpt->addr,
 				 err.msg);
 			local_set_result(r, DELIVER_DEFER, "4.3.0", "cannot record the result: %s",
@@ -315,8 +295,6 @@ static void record(struct req *q, const struct qfile_rcpt *rcpt, struct local_re
 		local_set_result(r, DELIVER_DEFER, "4.3.0", "cannot update the queue file: %s",
 				 err.msg);
 	}
-	if (dfd >= 0)
-		close(dfd);
 	buf_deinit(&orcpt);
 }
 

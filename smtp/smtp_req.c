@@ -114,25 +114,6 @@ static void log_rcpt(const struct smtp_req *r, const struct smtp_rcpt *rc)
 	buf_deinit(&d);
 }
 
-/* open_log_dir - $queue_directory/NAME, made when missing. */
-static int open_log_dir(struct smtp_req *r, const char *name, struct err *err)
-{
-	struct buf path = BUF_INIT;
-	int fd;
-
-	buf_printf(&path, "%s/%s", r->a->queue_dir, name);
-	if (access(buf_cstr(&path), F_OK) < 0 &&
-	    safefile_mkdir(buf_cstr(&path), 0700, (uid_t)-1, (gid_t)-1, err) < 0) {
-		buf_deinit(&path);
-		return -1;
-	}
-	fd = open(buf_cstr(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		err_set_code(err, errno, "open %s: %s", buf_cstr(&path), strerror(errno));
-	buf_deinit(&path);
-	return fd;
-}
-
 /* record - a bounce goes to bounce/ID then DONE, a delivery DONE, a
  * deferral to defer/ID; a failure to record defers. */
 static void record(struct smtp_req *r, struct smtp_rcpt *rc)
@@ -141,7 +122,6 @@ static void record(struct smtp_req *r, struct smtp_rcpt *rc)
 	bool bounce = rc->result == DELIVER_BOUNCE;
 	struct buf orcpt = BUF_INIT, mta = BUF_INIT;
 	struct err err;
-	int dfd = -1;
 
 	if (rc->result != DELIVER_OK) {
 		struct defer_log_entry e = {0};
@@ -159,8 +139,8 @@ static void record(struct smtp_req *r, struct smtp_rcpt *rc)
 		e.mta = buf_cstr(&mta);
 		e.diag = buf_cstr(&rc->diag);
 		e.reason = buf_cstr(&rc->text);
-		dfd = open_log_dir(r, bounce ? "bounce" : "defer", &err);
-		if (dfd < 0 || defer_log_append(dfd, r->qid, &e, &err) < 0) {
+		if (defer_log_append_queue(r->a->queue_dir, bounce ? "bounce" : "defer", r->qid,
+					   &e, &err) < 0) {
 			log_warn("%s: cannot record the result for %s: %s", r->qid, q->addr,
 				 err.msg);
 			rc->result = DELIVER_DEFER;
@@ -178,8 +158,6 @@ static void record(struct smtp_req *r, struct smtp_rcpt *rc)
 		buf_reset(&rc->text);
 		buf_printf(&rc->text, "cannot update the queue file: %s", err.msg);
 	}
-	if (dfd >= 0)
-		close(dfd);
 	buf_deinit(&orcpt);
 	buf_deinit(&mta);
 }

@@ -250,6 +250,31 @@ static void test_file_errors(void **state)
 	assert_int_equal(unlinkat(dfd, "link", 0), 0);
 }
 
+/* The agents' entry point: the log directory is made when missing; a
+ * symlink in its place is refused. */
+static void test_append_queue(void **state)
+{
+	struct defer_log_entry e = entry("a@x", "5.1.1", "failed", "no such user");
+	struct defer_log log;
+	struct err err;
+	int bfd;
+
+	assert_int_equal(defer_log_append_queue(dir, "bounce", "QID1", &e, &err), 0);
+	assert_int_equal(defer_log_append_queue(dir, "bounce", "QID1", &e, &err), 0);
+	bfd = openat(dfd, "bounce", O_RDONLY | O_DIRECTORY);
+	assert_true(bfd >= 0);
+	assert_int_equal(defer_log_read(bfd, "QID1", &log, &err), 0);
+	assert_int_equal(log.count, 2);
+	assert_string_equal(log.entries[1].reason, "no such user");
+	defer_log_deinit(&log);
+	assert_int_equal(defer_log_remove(bfd, "QID1", &err), 0);
+	close(bfd);
+	assert_int_equal(unlinkat(dfd, "bounce", AT_REMOVEDIR), 0);
+	assert_int_equal(symlinkat("/tmp", dfd, "defer"), 0);
+	assert_int_equal(defer_log_append_queue(dir, "defer", "QID1", &e, &err), -1);
+	assert_int_equal(unlinkat(dfd, "defer", 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_bad_entries),
 		cmocka_unit_test(test_long_text_cut),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_append_queue),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
