@@ -31,7 +31,6 @@
 #include "smtp/smtp.h"
 #include "str.h"
 #include "tbl.h"
-#include "transport.h"
 #include "xmem.h"
 
 static struct smtp_agent agent;
@@ -140,7 +139,6 @@ static int smtp_init(struct server_ctx *ctx)
 	agent.cfg = cfg;
 	agent.base = ctx->base;
 	agent.queue_dir = xstrdup(cfg_get(cfg, "queue_directory"));
-	agent.service = xstrdup(ctx->service);
 	p->port = count(cfg, "smtp_tcp_port", 65535);
 	if (p->port == 0)
 		p->port = 25;
@@ -183,11 +181,6 @@ static int smtp_init(struct server_ctx *ctx)
 		return -1;
 	}
 	tbl_set_reopen_check(cfg_get_time(cfg, "table_reopen_check"));
-	agent.transport = transport_new(cfg, &err);
-	if (agent.transport == NULL) {
-		log_error("%s", err.msg);
-		return -1;
-	}
 	if (smtp_sasl_init(&agent, cfg, &err) < 0) {
 		log_error("%s", err.msg);
 		return -1;

@@ -27,7 +27,6 @@ struct event_base;
 struct ipc_conn;
 struct loop_conn;
 struct loop_timer;
-struct transport;
 
 /* Settings read once from main.cf (times in milliseconds). */
 struct smtp_params {
@@ -51,10 +50,8 @@ struct smtp_agent {
 	struct event_base *base;
 	struct dns_ctx *dns;
 	SSL_CTX *tls;
-	struct transport *transport;
 	struct smtp_params p;
 	char *queue_dir;
-	char *service; /* our master.cf name: "smtp", or a clone's ("relay") */
 	struct smtp_sess *cache; /* idle sessions, newest first */
 	struct smtp_sasl *sasl;	 /* NULL unless smtp_sasl_auth_enable */
 };

@@ -1,7 +1,7 @@
 /*
  * smtp_req.c - one delivery request of the smtp agent: open and read the
- * queue file, route the next hop (transport_maps, relayhost), look up the
- * destination, hand the recipients to sessions address after address
+ * queue file, take the next hop qmgr routed to (it applies transport_maps
+ * and relayhost), look up the destination, hand the recipients to sessions address after address
  * (cached sessions first), then record, log and report each recipient's
  * result to qmgr.
  * Touches:  $queue_directory/QUEUE/ID (read; status bytes written in
@@ -425,54 +425,19 @@ static int load(struct smtp_req *r, const char *queue, struct err *err)
 	return smtp_body_scan(r, err);
 }
 
-/* route - transport_maps/relayhost for a plain domain next hop, then the
- * host and port; -1 when every recipient already has its result.  An
- * entry naming "smtp" or this agent's own service (a master.cf clone such
- * as "relay") is ours. */
+/* route - host and port of the next hop qmgr chose (it applied
+ * transport_maps and relayhost); -1 when it is malformed (every
+ * recipient deferred). */
 static int route(struct smtp_req *r)
 {
-	struct buf tr = BUF_INIT, nh = BUF_INIT;
 	struct err err;
-	int rc = 0;
 
-	if (r->a->transport != NULL && r->nexthop[0] != '\0' && strchr(r->nexthop, '[') == NULL &&
-	    strchr(r->nexthop, ':') == NULL) {
-		int t = transport_lookup(r->a->transport, r->nexthop, true, &tr, &nh, &err);
-
-		if (t == TBL_TEMPFAIL) {
-			set_all(r, DELIVER_DEFER, "4.3.0", NULL, NULL, "", err.msg);
-			rc = -1;
-		} else if (t == TBL_FOUND && (strcmp(buf_cstr(&tr), "smtp") == 0 ||
-					       (r->a->service != NULL &&
-						strcmp(buf_cstr(&tr), r->a->service) == 0))) {
-			free(r->nexthop);
-			r->nexthop = xstrdup(buf_cstr(&nh));
-		} else if (t == TBL_FOUND && strcmp(buf_cstr(&tr), "error") == 0) {
-			char dsn[12];
-			size_t n = smtp_dsn_parse(nh.data, nh.len, dsn);
-
-			set_all(r, DELIVER_BOUNCE, n > 0 && dsn[0] == '5' ? dsn : "5.0.0", NULL,
-				NULL, "", n > 0 ? buf_cstr(&nh) + n + (nh.len > n) : buf_cstr(&nh));
-			rc = -1;
-		} else if (t == TBL_FOUND && strcmp(buf_cstr(&tr), "discard") == 0) {
-			set_all(r, DELIVER_OK, "2.0.0", NULL, NULL, "", "discarded");
-			rc = -1;
-		} else if (t == TBL_FOUND) {
-			set_all(r, DELIVER_DEFER, "4.3.5", NULL, NULL, "",
-				"mail for this domain is routed to another transport");
-			log_warn("%s: %s routes to transport %s, not smtp: qmgr must route it",
-				 r->qid, r->nexthop, buf_cstr(&tr));
-			rc = -1;
-		}
-	}
-	if (rc == 0 && transport_parse_nexthop(r->nexthop, r->a->p.port, &r->host, &r->port,
-					       &r->use_mx, &err) < 0) {
+	if (transport_parse_nexthop(r->nexthop, r->a->p.port, &r->host, &r->port, &r->use_mx,
+				    &err) < 0) {
 		set_all(r, DELIVER_DEFER, "4.3.5", NULL, NULL, "", err.msg);
-		rc = -1;
+		return -1;
 	}
-	buf_deinit(&tr);
-	buf_deinit(&nh);
-	return rc;
+	return 0;
 }
 
 void smtp_req_start(struct smtp_agent *a, struct ipc_conn *ipc, uint32_t reqid, const char *qid,
