@@ -1,5 +1,6 @@
-/* fuzz_dnsrdata.c - MX and TLSA rdata decoding (answers from the network);
- * byte 0 picks the record type. */
+/* fuzz_dnsrdata.c - MX, TLSA and PTR rdata decoding (answers from the
+ * network); byte 0 picks the record type.  A decoded PTR name that passes
+ * dns_hostname_ok must be non-empty. */
 #include "fuzz.h"
 #include "buf.h"
 #include "dns.h"
@@ -12,7 +13,11 @@ FUZZ(data, size)
 
 	if (size == 0)
 		return 0;
-	if (data[0] & 1) {
+	if (data[0] % 3 == 2) {
+		if (dns_rdata_ptr(data + 1, size - 1, &name) == 0 &&
+		    dns_hostname_ok(buf_cstr(&name)) && name.len == 0)
+			abort();
+	} else if (data[0] % 3 == 1) {
 		if (dns_rdata_tlsa(data + 1, size - 1, &rec) == 0)
 			free(rec.data);
 	} else if (dns_rdata_mx(data + 1, size - 1, &pref, &name) == 0 && pref > 65535) {
